@@ -7,7 +7,7 @@ import type { Config } from './config.ts'
 import { createPool } from './db/pool.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { loggerOptions } from './logger.ts'
-import { createProducerRedis } from './redis.ts'
+import { createProducerRedis, waitForRedis } from './redis.ts'
 import { QUEUE } from './workers/queue-names.ts'
 import { createApiKeysService, type ApiKeysService } from './modules/api-keys/api-keys.service.ts'
 import { createIdempotencyRepository, type IdempotencyRepository } from './modules/idempotency/idempotency.repository.ts'
@@ -33,6 +33,8 @@ export async function createDependencies (config: Config, overrides: DependencyO
   const logger = overrides.logger ?? pino(loggerOptions(config.LOG_LEVEL))
   const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX)
   const redis = createProducerRedis(config.REDIS_URL)
+  // Redis down at start is not fatal: /ready reports it and ioredis keeps reconnecting.
+  if (!await waitForRedis(redis, 5_000)) logger.warn('Redis is not reachable yet; continuing and retrying in the background')
   const queueOptions = { connection: redis, prefix: config.REDIS_KEY_PREFIX }
   const queues = {
     maintenance: new Queue(QUEUE.maintenance, queueOptions),

@@ -19,3 +19,19 @@ export function createWorkerRedis (url: string): Redis {
   redis.on('error', () => {})
   return redis
 }
+
+/**
+ * Waits until the connection is ready, up to timeoutMs. A producer connection refuses commands until then,
+ * so a process that starts serving before this would answer its first requests with 503.
+ */
+export async function waitForRedis (redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return true
+  return await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => { redis.off('ready', onReady); resolve(false) }, timeoutMs)
+    function onReady () {
+      clearTimeout(timer)
+      resolve(true)
+    }
+    redis.once('ready', onReady)
+  })
+}
