@@ -2,11 +2,11 @@
 import fastifyJwt, { type TokenOrHeader } from '@fastify/jwt'
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import buildGetJwks from 'get-jwks'
 import {
   AUTH_MESSAGE, InsufficientPermissionsError, InvalidApiKeyError, ForbiddenError,
   ServiceUnavailableError, UnauthorizedError,
 } from '../errors.ts'
+import { createJwksKeys, KeysUnavailableError } from '../modules/auth/jwks-keys.ts'
 import type { Principal } from '../modules/auth/principal-resolver.ts'
 import type { Scope } from '../modules/api-keys/scopes.ts'
 
@@ -39,20 +39,13 @@ async function authPlugin (app: FastifyInstance) {
       verify: { algorithms: ['HS256'], ...issuerAndAudience(config.FIREBASE_PROJECT_ID) },
     })
   } else if (config.FIREBASE_PROJECT_ID) {
-    const jwksUrl = new URL(config.JWT_JWKS_URL)
-    const getJwks = buildGetJwks({
-      providerDiscovery: false,
-      jwksPath: jwksUrl.pathname + jwksUrl.search,
-      ttl: 60 * 60 * 1000,
-    })
-    const jwksDomain = jwksUrl.origin
+    const publicKeyFor = createJwksKeys(config.JWT_JWKS_URL)
     await app.register(fastifyJwt, {
       decode: { complete: true },
       secret: async (_request: FastifyRequest, token: TokenOrHeader) => {
         const { kid, alg } = 'header' in token ? token.header : token
-        if (!kid) throw new UnauthorizedError(AUTH_MESSAGE.tokenInvalid)
-        if (alg !== 'RS256') throw new UnauthorizedError(AUTH_MESSAGE.tokenInvalid)
-        return await getJwks.getPublicKey({ kid, alg, domain: jwksDomain })
+        if (!kid || alg !== 'RS256') throw new UnauthorizedError(AUTH_MESSAGE.tokenInvalid)
+        return await publicKeyFor(kid, alg)
       },
       verify: { algorithms: ['RS256'], ...issuerAndAudience(config.FIREBASE_PROJECT_ID) },
     })
@@ -74,7 +67,7 @@ async function authPlugin (app: FastifyInstance) {
       claims = await request.jwtVerify<Claims>()
     } catch (err) {
       const code = (err as { code?: string }).code
-      if (code === 'JWKS_REQUEST_FAILED' || code === 'NO_JWKS') {
+      if (err instanceof KeysUnavailableError) {
         request.log.warn({ err }, 'JWKS unavailable')
         throw new ServiceUnavailableError('Token keys could not be fetched; retry shortly')
       }
