@@ -2,15 +2,22 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { stdSerializers, type LoggerOptions } from 'pino'
 
+/** Field names that carry a credential wherever they appear in a log object. */
+const SECRET_FIELDS = [
+  'password', 'smtp_password', 'smtpPassword', 'SMTP_PASSWORD',
+  'apiKey', 'api_key', 'key', 'secret', 'token', 'privateKey', 'signingKey',
+]
+
 /** Anything that can carry a credential; pino replaces the value before the line is written. */
 export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
   'req.headers.cookie',
   'req.headers["idempotency-key"]',
-  '*.password', '*.smtp_password', '*.smtpPassword', '*.SMTP_PASSWORD',
-  '*.apiKey', '*.api_key', '*.key', '*.secret', '*.token', '*.privateKey', '*.signingKey',
-  '*.*.password', '*.*.apiKey', '*.*.secret', '*.*.token',
+  // At the top level of the log call (log.info({ smtp_password })), one level down and two levels down.
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map(field => `*.${field}`),
+  ...SECRET_FIELDS.map(field => `*.*.${field}`),
 ]
 
 export function loggerOptions (level: string): LoggerOptions {

@@ -59,7 +59,7 @@ async function errorHandlerPlugin (app: FastifyInstance) {
     const status = error.statusCode ?? 500
     if (status >= 400 && status < 500) {
       const code = error.code && OUR_CODES.has(error.code) ? error.code : (CODE_BY_STATUS[status] ?? ERROR_CODE.validation)
-      return reply.code(status).send(errorEnvelope(code, messageFor(error, status)))
+      return reply.code(status).send(errorEnvelope(code, messageFor(error, status, request)))
     }
 
     if (status === 503 || isInfrastructureUnavailable(error)) {
@@ -77,10 +77,11 @@ async function errorHandlerPlugin (app: FastifyInstance) {
   })
 }
 
-function messageFor (error: FastifyError, status: number): string {
+function messageFor (error: FastifyError, status: number, request: FastifyRequest): string {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': return 'Request body is too large'
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return `Unsupported Content-Type: ${error.message.replace(/^Unsupported Media Type: /, '')}`
+    // Fastify 5's message no longer names the type, so it comes from the request.
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return `Unsupported Content-Type: ${request.headers['content-type'] ?? '(none)'}`
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return 'Body cannot be empty when Content-Type is application/json'
     case 'FST_ERR_CTP_INVALID_JSON_BODY': return 'Body is not valid JSON'
   }

@@ -49,7 +49,8 @@ async function rateLimitPlugin (app: FastifyInstance) {
 
     return async (request: FastifyRequest, reply: FastifyReply) => {
       const results = await Promise.all(windows.map(check => check(request)))
-      const counted = results.filter(r => !r.isAllowed)
+      // A window Redis did not answer for (skipOnError) has no ttl: it says nothing true, so it sets no header.
+      const counted = results.filter(r => !r.isAllowed && r.ttlInSeconds > 0)
       if (counted.length === 0) return
       const exceeded = counted.filter(r => r.isExceeded).sort((a, b) => b.ttlInSeconds - a.ttlInSeconds)[0]
       // Seed 002's example reports the longest window (X-RateLimit-Limit: 1000) while under every limit.
@@ -66,7 +67,7 @@ async function rateLimitPlugin (app: FastifyInstance) {
   }
 
   app.decorate('limits', Object.fromEntries(
-    (Object.keys(RATE_LIMIT_POLICIES) as RateLimitPolicy[]).map(policy => [policy, limiterFor(policy)]),
+    (Object.keys(RATE_LIMIT_POLICIES) as RateLimitPolicy[]).map(policy => [policy, limiterFor(policy)])
   ) as Record<RateLimitPolicy, preHandlerAsyncHookHandler>)
 }
 

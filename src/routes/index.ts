@@ -9,5 +9,5 @@ export interface RouteOptions {
 
 export default async function routes (app: FastifyInstance, options: RouteOptions) {
   await app.register(opsRoutes)
-  if (options.opsOnly) return
+  if (options.opsOnly) return // eslint-disable-line no-useless-return -- feature route groups follow here
 }
