@@ -18,33 +18,32 @@ export const ConfigSchema = Type.Object({
   ROLE: StringEnum(['all', 'api', 'worker'], {
     default: 'all', description: 'all: API and workers in one process; api or worker to scale them apart',
   }),
-  HOST: Type.String({ default: '0.0.0.0' }),
-  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
-  LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  HOST: Type.String({ default: '0.0.0.0', description: 'Interface the HTTP server listens on' }),
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535, description: 'HTTP port (API, or ops endpoints for ROLE=worker)' }),
+  LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino level; logs are JSON lines on stdout' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'Trust X-Forwarded-For (behind an ALB)' }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024, description: 'Largest accepted request body' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 25_000, minimum: 0, description: 'Time to drain requests and jobs on SIGTERM' }),
 
-  DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/outreach', pattern: '^postgres(ql)?://' }),
-  DATABASE_POOL_MAX: Type.Integer({ default: 10, minimum: 1 }),
-  MIGRATE_ON_START: Type.Boolean({ default: true }),
+  DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/outreach', pattern: '^postgres(ql)?://', description: 'Postgres; the database is created at start when missing' }),
+  DATABASE_POOL_MAX: Type.Integer({ default: 10, minimum: 1, description: 'Connections per process' }),
+  MIGRATE_ON_START: Type.Boolean({ default: true, description: 'Apply migrations at start (under an advisory lock); false leaves them to `npm run migrate`' }),
 
-  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://', description: 'Redis for queues and rate-limit counters' }),
   REDIS_KEY_PREFIX: Type.String({ default: 'outreach', pattern: '^[A-Za-z0-9_-]+$', description: 'Prefix of every Redis key (queues, rate limits)' }),
-  WORKER_CONCURRENCY: Type.Integer({ default: 4, minimum: 1 }),
 
   CORS_ALLOWED_ORIGINS: Type.String({ default: 'http://localhost:3000', description: 'Comma-separated origins allowed by CORS' }),
 
-  FIREBASE_PROJECT_ID: Type.Optional(Type.String({ minLength: 1 })),
-  JWT_JWKS_URL: Type.String({ default: GOOGLE_SECURETOKEN_JWKS, pattern: '^https?://' }),
+  FIREBASE_PROJECT_ID: Type.Optional(Type.String({ minLength: 1, description: 'Firebase project: tokens need iss https://securetoken.google.com/<id> and aud <id>' })),
+  JWT_JWKS_URL: Type.String({ default: GOOGLE_SECURETOKEN_JWKS, pattern: '^https?://', description: 'JWKS with the RS256 keys of Firebase ID tokens' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HS256 secret for local development; replaces JWKS' })),
   DEFAULT_TENANT: Type.String({ default: 'default', minLength: 1, description: 'Tenant of users whose token has no tenant claim' }),
 
-  IDEMPOTENCY_TTL_HOURS: Type.Integer({ default: 24, minimum: 1 }),
+  IDEMPOTENCY_TTL_HOURS: Type.Integer({ default: 24, minimum: 1, description: 'How long an Idempotency-Key response is replayed' }),
 
-  AWS_REGION: Type.String({ default: 'us-east-1' }),
+  AWS_REGION: Type.String({ default: 'us-east-1', description: 'Region of every AWS client (credentials: the default chain)' }),
   AWS_ENDPOINT_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Override for every AWS client (tests, LocalStack)' })),
-  SECRETS_MANAGER_SECRET_NAME: Type.Optional(Type.String({ minLength: 1 })),
+  SECRETS_MANAGER_SECRET_NAME: Type.Optional(Type.String({ minLength: 1, description: 'JSON secret whose keys are merged over the environment at start' })),
 })
 export type Config = Static<typeof ConfigSchema>
 
@@ -98,9 +97,14 @@ function describeConfigError (err: unknown, raw: Record<string, unknown>): strin
     : first.instancePath.replace(/^\//, '')
   if (first.keyword === 'required') return `Invalid configuration: ${name} is required`
   // Secrets are never echoed; every other value is, so the operator sees the typo.
-  const shown = /SECRET|PASSWORD|KEY$/.test(name) ? '' : ` (got ${JSON.stringify(raw[name])})`
+  const shown = /SECRET|PASSWORD|KEY$/.test(name) ? '' : ` (got ${JSON.stringify(withoutCredentials(raw[name]))})`
   const allowed = Array.isArray(first.params.allowedValues) ? ` (${first.params.allowedValues.join(', ')})` : ''
   return `Invalid configuration: ${name} ${first.message ?? 'is invalid'}${allowed}${shown}`
+}
+
+/** A URL's user:password part is a secret even when the variable's name does not say so. */
+function withoutCredentials (value: unknown): unknown {
+  return typeof value === 'string' ? value.replace(/\/\/.*@/, '//***@') : value
 }
 
 function readDotenv (path: string | false): Record<string, string> {

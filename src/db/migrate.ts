@@ -1,6 +1,7 @@
 // Creates the database if missing and applies migrations/NNN.name.sql in order under an advisory lock.
 import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 
@@ -28,8 +29,9 @@ export async function ensureDatabase (databaseUrl: string): Promise<boolean> {
     try {
       await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`)
     } catch (err) {
-      // Another container created it between our check and our CREATE.
-      if ((err as { code?: string }).code !== '42P04') throw err
+      // Another container created it between our check and our CREATE: 42P04, or 23505 when both CREATEs ran at once.
+      if (!['42P04', '23505'].includes((err as { code?: string }).code ?? '')) throw err
+      return false
     }
     return true
   } finally {
@@ -57,7 +59,7 @@ export async function runMigrations (pool: pg.Pool, dir: string = MIGRATIONS_DIR
 
     const applied: string[] = []
     for (const file of files) {
-      const sql = await readFile(new URL(file, `file://${dir.endsWith('/') ? dir : dir + '/'}`), 'utf8')
+      const sql = await readFile(join(dir, file), 'utf8')
       const checksum = createHash('sha256').update(sql).digest('hex')
       const known = appliedChecksums.get(file)
       if (known !== undefined) {
