@@ -37,7 +37,8 @@ async function main (argv: string[]): Promise<unknown> {
     },
   })
   const [command, subcommand] = positionals
-  if (values.help || !command) throw new UsageError('')
+  if (values.help) throw new UsageError('')
+  if (!command) throw new UsageError('A command is required')
 
   const config = await loadConfig()
   if (command === 'migrate') await ensureDatabase(config.DATABASE_URL)
@@ -81,7 +82,9 @@ try {
   process.stdout.write(JSON.stringify(result, null, 2) + '\n')
 } catch (err) {
   if (err instanceof UsageError) {
-    process.stderr.write((err.message ? `${err.message}\n\n` : '') + USAGE + '\n')
+    // Asked-for help goes to stdout (so it can be piped); a usage mistake goes to stderr.
+    if (!err.message) process.stdout.write(USAGE + '\n')
+    else process.stderr.write(`${err.message}\n\n${USAGE}\n`)
     process.exit(err.message ? 1 : 0)
   }
   process.stderr.write(JSON.stringify({ error: (err as Error).message }) + '\n')
