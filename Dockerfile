@@ -1,7 +1,8 @@
 # Container image for outreach: compiles TypeScript in a build stage and runs dist/ on production dependencies as the node user.
 
+# Node 22 LTS: 20 is past end of life, and some transitive packages (cookie 2) declare node >= 22.
 # ---- build: full dependencies, tsc emits dist/ ----
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci
@@ -10,7 +11,7 @@ COPY src ./src
 RUN npm run build
 
 # ---- runtime: production dependencies, compiled code, SQL migrations ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./

@@ -54,7 +54,8 @@ export async function buildApp (deps: Dependencies, options: BuildAppOptions = {
     maxAge: 86_400,
   })
   await app.register(metricsPlugin)
-  await app.register(swaggerPlugin)
+  // A worker serves only its ops endpoints; the API documentation belongs to the API.
+  if (!opsOnly) await app.register(swaggerPlugin)
   await app.register(authPlugin)
   await app.register(rateLimitPlugin)
   await app.register(idempotencyPlugin)

@@ -7,6 +7,8 @@ export function createProducerRedis (url: string): Redis {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 5_000,
+    // A Redis that accepts connections but never answers must not hang requests (rate limits, enqueues).
+    commandTimeout: 5_000,
   })
   // ioredis reconnects by itself; without a listener an outage would crash the process.
   redis.on('error', () => {})

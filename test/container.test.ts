@@ -251,7 +251,7 @@ const buildStage = stages.find(s => argsOf(s, 'RUN').some(r => /\bnpm run build\
 t.test('Dockerfile builds in one stage and runs in a slimmer one', async (t) => {
   t.ok(stages.length >= 2, 'at least two FROM stages')
   t.ok(buildStage && buildStage !== finalStage, 'a build stage runs npm run build')
-  t.equal(buildStage?.base, 'node:20-bookworm-slim')
+  t.equal(buildStage?.base, 'node:22-bookworm-slim')
   t.ok(argsOf(buildStage!, 'RUN').some(r => /\bnpm ci\b/.test(r)), 'the build stage installs every dependency with npm ci')
   t.equal(PACKAGE.scripts.build, 'tsc -p tsconfig.build.json')
   t.equal(PACKAGE.scripts['start:prod'], 'node dist/main.js')
