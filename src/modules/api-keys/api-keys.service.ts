@@ -22,8 +22,11 @@ export interface CreatedApiKey {
   scopes: string[]
 }
 
+const TOUCH_INTERVAL_MS = 60_000
+
 export function createApiKeysService (pool: pg.Pool) {
   const keys = createApiKeysRepository(pool)
+  const lastTouched = new Map<string, number>()
   return {
     async create (input: { tenant: string, name?: string, scopes: string[] }): Promise<CreatedApiKey> {
       const unknown = input.scopes.filter(s => !isScope(s))
@@ -48,7 +51,13 @@ export function createApiKeysService (pool: pg.Pool) {
       return await keys.findActiveByHash(hashApiKey(key))
     },
 
-    touch: keys.touch,
+    /** Records use at most once a minute per key and process, so a busy key costs no write per request. */
+    async touch (id: string): Promise<void> {
+      const now = Date.now()
+      if (now - (lastTouched.get(id) ?? 0) < TOUCH_INTERVAL_MS) return
+      lastTouched.set(id, now)
+      await keys.touch(id)
+    },
     list: keys.list,
     revoke: keys.revoke,
   }
