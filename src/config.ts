@@ -6,6 +6,7 @@ import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
 import { ConfigError } from './errors.ts'
 import { fetchSecretJson } from './aws/secrets-manager.ts'
+import { parseKeyTemplate } from './modules/reports/report-keys.ts'
 
 /** A string limited to a few values, as a plain JSON Schema enum (clearer errors than anyOf of consts). */
 function StringEnum<const T extends readonly string[]> (values: T, options: { default: T[number], description?: string }) {
@@ -44,6 +45,13 @@ export const ConfigSchema = Type.Object({
   AWS_REGION: Type.String({ default: 'us-east-1', description: 'Region of every AWS client (credentials: the default chain)' }),
   AWS_ENDPOINT_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Override for every AWS client (tests, LocalStack)' })),
   SECRETS_MANAGER_SECRET_NAME: Type.Optional(Type.String({ minLength: 1, description: 'JSON secret whose keys are merged over the environment at start' })),
+
+  CLOUDFRONT_DOMAIN: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]+$', description: 'Host of the CloudFront distribution serving reports, e.g. d111111abcdef8.cloudfront.net' })),
+  CLOUDFRONT_KEY_PAIR_ID: Type.Optional(Type.String({ minLength: 1, description: 'CloudFront public key id that signs report links' })),
+  CLOUDFRONT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1, description: 'RSA private key: PEM text (\\n allowed) or a file path; else read from the secret below' })),
+  CLOUDFRONT_PRIVATE_KEY_SECRET_NAME: Type.String({ default: 'cloudfront-private-key', minLength: 1, description: 'Secrets Manager secret with the PEM (or JSON {privateKey, keyPairId}) when CLOUDFRONT_PRIVATE_KEY is unset' }),
+  REPORT_KEY_TEMPLATE: Type.String({ default: 'reports/{customId}/{year}/{month}.pdf', description: 'Object key of a report; {customId}, {year} and {month} are filled in' }),
+  REPORT_LINK_TTL_DAYS: Type.Integer({ default: 25, minimum: 1, maximum: 25, description: 'Days a report link stays valid (seed 001: at most 25)' }),
 })
 export type Config = Static<typeof ConfigSchema>
 
@@ -80,11 +88,18 @@ export async function loadConfig (options: LoadConfigOptions = {}): Promise<Conf
 
 /** Validates already merged values; exported for tests and tools that build a config by hand. */
 export function validateConfig (raw: Record<string, unknown>): Config {
+  let config: Config
   try {
-    return envSchema<Config>({ schema: structuredClone(ConfigSchema), data: [raw], env: false, dotenv: false })
+    config = envSchema<Config>({ schema: structuredClone(ConfigSchema), data: [raw], env: false, dotenv: false })
   } catch (err) {
     throw new ConfigError(describeConfigError(err, raw))
   }
+  try {
+    parseKeyTemplate(config.REPORT_KEY_TEMPLATE)
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: REPORT_KEY_TEMPLATE ${(err as Error).message.replace(/^REPORT_KEY_TEMPLATE /, '')}`)
+  }
+  return config
 }
 
 interface AjvError { instancePath: string, keyword: string, message?: string, params: Record<string, unknown> }

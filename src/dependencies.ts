@@ -12,6 +12,9 @@ import { QUEUE } from './workers/queue-names.ts'
 import { createApiKeysService, type ApiKeysService } from './modules/api-keys/api-keys.service.ts'
 import { createIdempotencyRepository, type IdempotencyRepository } from './modules/idempotency/idempotency.repository.ts'
 import { createPrincipalResolver, type PrincipalResolver } from './modules/auth/principal-resolver.ts'
+import { fetchSecretString } from './aws/secrets-manager.ts'
+import { createKeyPairLoader } from './modules/reports/cloudfront-signer.ts'
+import { createReportsService, type ReportsService } from './modules/reports/reports.service.ts'
 
 export interface Dependencies {
   config: Config
@@ -23,6 +26,7 @@ export interface Dependencies {
   apiKeys: ApiKeysService
   idempotency: IdempotencyRepository
   principals: PrincipalResolver
+  reports: ReportsService
 }
 
 export interface DependencyOverrides {
@@ -51,6 +55,16 @@ export async function createDependencies (config: Config, overrides: DependencyO
     apiKeys: createApiKeysService(pool),
     idempotency: createIdempotencyRepository(pool),
     principals: createPrincipalResolver(pool),
+    reports: createReportsService({
+      domain: config.CLOUDFRONT_DOMAIN,
+      keyTemplate: config.REPORT_KEY_TEMPLATE,
+      defaultDays: config.REPORT_LINK_TTL_DAYS,
+      loadKeyPair: createKeyPairLoader({
+        keyPairId: config.CLOUDFRONT_KEY_PAIR_ID,
+        privateKey: config.CLOUDFRONT_PRIVATE_KEY,
+        readSecret: () => fetchSecretString(config.CLOUDFRONT_PRIVATE_KEY_SECRET_NAME, { region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL }),
+      }),
+    }),
   }
 }
 

@@ -1,17 +1,12 @@
 // loadConfig/validateConfig: defaults, one-line errors per variable, .env, Secrets Manager over a local fake, and exit 1 on bad config.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { loadConfig, validateConfig } from '../src/config.ts'
 import { ConfigError } from '../src/errors.ts'
+import { fakeSecretsManager } from './helpers/fake-secrets-manager.ts'
 import { freePort, spawnService } from './helpers/process.ts'
-
-// The AWS SDK's default credential chain reads these; fake values for the local Secrets Manager fake only.
-process.env.AWS_ACCESS_KEY_ID = 'AKIATESTTESTTESTTEST'
-process.env.AWS_SECRET_ACCESS_KEY = 'test-secret-access-key'
 
 /** Runs fn and returns the ConfigError it throws; fails the test when it throws nothing or something else. */
 async function configError (t: Test, fn: () => unknown): Promise<ConfigError> {
@@ -129,39 +124,6 @@ t.test('.env is read and the process environment wins over it', async (t) => {
   const err = await configError(t, () => loadConfig({ env: {}, dotenvPath }))
   t.match(err.message, /\bPORT\b/, 'a bad value in .env is reported like any other')
 })
-
-interface FakeSecretsManager {
-  endpoint: string
-  requests: Array<{ target: string | undefined, body: Record<string, unknown> }>
-  respond: (status: number, body: unknown) => void
-}
-
-/** A local stand-in for the Secrets Manager JSON API (POST / with x-amz-target). */
-async function fakeSecretsManager (t: Test): Promise<FakeSecretsManager> {
-  const requests: FakeSecretsManager['requests'] = []
-  let answer: { status: number, body: unknown } = { status: 500, body: {} }
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let raw = ''
-    req.setEncoding('utf8')
-    req.on('data', (chunk: string) => { raw += chunk })
-    req.on('end', () => {
-      const target = req.headers['x-amz-target']
-      requests.push({ target: Array.isArray(target) ? target[0] : target, body: raw ? JSON.parse(raw) as Record<string, unknown> : {} })
-      res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.1' })
-      res.end(JSON.stringify(answer.body))
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => {
-    server.closeAllConnections()
-    server.close(() => resolve())
-  }))
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    respond (status, body) { answer = { status, body } },
-  }
-}
 
 t.test('Secrets Manager values are merged over the environment', async (t) => {
   const fake = await fakeSecretsManager(t)

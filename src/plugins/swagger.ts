@@ -24,6 +24,7 @@ async function swaggerPlugin (app: FastifyInstance) {
       },
       tags: [
         { name: 'ops', description: 'Health, readiness and metrics' },
+        { name: 'reports', description: 'CloudFront signed links to report files (seed 001)' },
       ],
     },
   })
