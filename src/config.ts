@@ -45,6 +45,28 @@ export const ConfigSchema = Type.Object({
   AWS_REGION: Type.String({ default: 'us-east-1' }),
   AWS_ENDPOINT_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Override for every AWS client (tests, LocalStack)' })),
   SECRETS_MANAGER_SECRET_NAME: Type.Optional(Type.String({ minLength: 1 })),
+
+  // --- Outreach API (seed 000): email providers and Mailgun webhooks ---
+  EMAIL_PROVIDER: StringEnum(['mailgun', 'smtp', 'ses', 'log'], {
+    default: 'log', description: 'log records what would be sent without any network call',
+  }),
+  EMAIL_PROVIDER_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, description: 'Longest wait for the provider to accept one message' }),
+  DEFAULT_FROM_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s<>]+@[^@\\s<>]+$', description: 'Sender when a request names none' })),
+  MAILGUN_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  MAILGUN_DOMAIN: Type.Optional(Type.String({ minLength: 1 })),
+  MAILGUN_URL: Type.String({ default: 'https://api.mailgun.net', pattern: '^https?://', description: 'https://api.eu.mailgun.net for EU domains' }),
+  MAILGUN_WEBHOOK_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  MAILGUN_WEBHOOK_TOLERANCE_SECONDS: Type.Integer({
+    default: 9 * 3600, minimum: 60, description: 'Oldest accepted webhook timestamp; Mailgun retries for about 8 hours',
+  }),
+  WEBHOOK_RATE_LIMIT_PER_SECOND: Type.Integer({ default: 500, minimum: 1, description: 'Webhook requests per second per source address' }),
+  SMTP_SERVER: Type.Optional(Type.String({ minLength: 1 })),
+  SMTP_PORT: Type.Integer({ default: 587, minimum: 1, maximum: 65535 }),
+  SMTP_USERNAME: Type.Optional(Type.String({ minLength: 1 })),
+  SMTP_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+  SMTP_SECURE: Type.Boolean({ default: false, description: 'TLS from the first byte (port 465); otherwise STARTTLS when offered' }),
+  SMTP_POOL_SIZE: Type.Integer({ default: 5, minimum: 1, description: 'Pooled SMTP connections' }),
+  SES_CONFIGURATION_SET: Type.Optional(Type.String({ minLength: 1 })),
 })
 export type Config = Static<typeof ConfigSchema>
 
@@ -81,10 +103,30 @@ export async function loadConfig (options: LoadConfigOptions = {}): Promise<Conf
 
 /** Validates already merged values; exported for tests and tools that build a config by hand. */
 export function validateConfig (raw: Record<string, unknown>): Config {
+  let config: Config
   try {
-    return envSchema<Config>({ schema: structuredClone(ConfigSchema), data: [raw], env: false, dotenv: false })
+    config = envSchema<Config>({ schema: structuredClone(ConfigSchema), data: [raw], env: false, dotenv: false })
   } catch (err) {
     throw new ConfigError(describeConfigError(err, raw))
+  }
+  checkProviderConfig(config)
+  return config
+}
+
+/** Variables one choice of EMAIL_PROVIDER needs; a schema cannot say "required when". */
+const PROVIDER_REQUIRES: Record<Config['EMAIL_PROVIDER'], Array<keyof Config>> = {
+  mailgun: ['MAILGUN_API_KEY', 'MAILGUN_DOMAIN'],
+  smtp: ['SMTP_SERVER'],
+  ses: [],
+  log: [],
+}
+
+function checkProviderConfig (config: Config): void {
+  for (const name of PROVIDER_REQUIRES[config.EMAIL_PROVIDER]) {
+    if (config[name] === undefined) throw new ConfigError(`Invalid configuration: ${name} is required when EMAIL_PROVIDER=${config.EMAIL_PROVIDER}`)
+  }
+  if ((config.SMTP_USERNAME === undefined) !== (config.SMTP_PASSWORD === undefined)) {
+    throw new ConfigError(`Invalid configuration: ${config.SMTP_USERNAME === undefined ? 'SMTP_USERNAME' : 'SMTP_PASSWORD'} is required when the other SMTP credential is set`)
   }
 }
 

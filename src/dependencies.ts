@@ -12,6 +12,8 @@ import { QUEUE } from './workers/queue-names.ts'
 import { createApiKeysService, type ApiKeysService } from './modules/api-keys/api-keys.service.ts'
 import { createIdempotencyRepository, type IdempotencyRepository } from './modules/idempotency/idempotency.repository.ts'
 import { createPrincipalResolver, type PrincipalResolver } from './modules/auth/principal-resolver.ts'
+import { createOutreachService, type OutreachService } from './modules/outreach/outreach.service.ts'
+import { createEmailProvider, type EmailProvider } from './providers/email-provider.ts'
 
 export interface Dependencies {
   config: Config
@@ -23,6 +25,9 @@ export interface Dependencies {
   apiKeys: ApiKeysService
   idempotency: IdempotencyRepository
   principals: PrincipalResolver
+  /** Outreach API (seed 000): the provider chosen by EMAIL_PROVIDER and the service using it. */
+  emailProvider: EmailProvider
+  outreach: OutreachService
 }
 
 export interface DependencyOverrides {
@@ -41,6 +46,8 @@ export async function createDependencies (config: Config, overrides: DependencyO
   }
   for (const queue of Object.values(queues)) queue.on('error', (err) => logger.warn({ err, queue: queue.name }, 'queue error'))
   const metrics = createMetrics(() => Object.values(queues))
+  const principals = createPrincipalResolver(pool)
+  const emailProvider = await createEmailProvider(config, logger)
   return {
     config,
     logger,
@@ -50,7 +57,9 @@ export async function createDependencies (config: Config, overrides: DependencyO
     metrics,
     apiKeys: createApiKeysService(pool),
     idempotency: createIdempotencyRepository(pool),
-    principals: createPrincipalResolver(pool),
+    principals,
+    emailProvider,
+    outreach: createOutreachService({ config, pool, redis, logger, metrics, provider: emailProvider, principals }),
   }
 }
 
@@ -58,6 +67,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
 export async function closeDependencies (deps: Dependencies): Promise<void> {
   const steps: Array<() => Promise<unknown>> = [
     ...Object.values(deps.queues).map(queue => () => queue.close()),
+    () => deps.emailProvider.close(),
     () => deps.pool.end(),
     () => deps.redis.quit().catch(() => deps.redis.disconnect()),
   ]

@@ -43,8 +43,13 @@ async function idempotencyPlugin (app: FastifyInstance) {
     const path = request.routeOptions.url ?? request.url
     const requestHash = createHash('sha256').update(`${request.method} ${request.url}\n${canonicalJson(request.body)}`).digest('hex')
     const held = await idempotency.claim({
-      tenantId: principal.tenantId, key, method: request.method, path, requestHash,
-      ttlHours: config.IDEMPOTENCY_TTL_HOURS, staleAfterMs: STALE_CLAIM_MS,
+      tenantId: principal.tenantId,
+      key,
+      method: request.method,
+      path,
+      requestHash,
+      ttlHours: config.IDEMPOTENCY_TTL_HOURS,
+      staleAfterMs: STALE_CLAIM_MS,
     })
     if (!held) {
       request.idempotencyKey = key

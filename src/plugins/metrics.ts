@@ -9,7 +9,7 @@ async function metricsPlugin (app: FastifyInstance) {
     const route = request.routeOptions.url ?? 'unmatched'
     httpRequestDuration.observe(
       { method: request.method, route, status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
+      reply.elapsedTime / 1000
     )
   })
 }

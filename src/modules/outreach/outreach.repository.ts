@@ -1,0 +1,268 @@
+// SQL for the Outreach API: messages, tracking events with their rollups and suppressions, templates.
+import type { Queryable } from '../../db/pool.ts'
+
+/** Rollup rows per campaign and day are spread over this many shards; readers sum them. */
+export const STAT_SHARDS = 8
+
+export type StatCounter = 'delivered' | 'opens' | 'clicks' | 'bounces' | 'complaints' | 'unsubscribes'
+export type SuppressionReason = 'bounce' | 'complaint' | 'unsubscribe' | 'manual'
+
+export interface NewMessage {
+  tenantId: string
+  senderId: string
+  senderEmail: string | null
+  from: string
+  replyTo: string | null
+  recipients: string[]
+  subject: string | null
+  template: string | null
+  tags: string[]
+  variables: Record<string, unknown>
+  campaign: string
+  provider: string
+}
+
+export interface NewEvent {
+  defaultTenantId: string
+  provider: string
+  providerEventId: string
+  providerMessageId: string | null
+  event: string
+  severity: string | null
+  recipient: string
+  campaign: string
+  tags: string[]
+  occurredAt: Date
+  deliveryStatus: Record<string, unknown> | null
+  clientInfo: Record<string, unknown> | null
+  geolocation: Record<string, unknown> | null
+  url: string | null
+  payload: unknown
+  counter: StatCounter | null
+  suppress: SuppressionReason | null
+}
+
+export interface StatTotals {
+  sent: number
+  delivered: number
+  opens: number
+  clicks: number
+  bounces: number
+  complaints: number
+  unsubscribes: number
+}
+
+export interface CampaignRow { name: string, sent: number, delivered: number, opens: number, clicks: number }
+
+export interface StatsFilter {
+  tenantId: string
+  campaign?: string | undefined
+  fromDay?: string | undefined
+  toDay?: string | undefined
+  tags?: string[] | undefined
+  limit: number
+  offset: number
+}
+
+export interface EventFilter {
+  tenantId: string
+  providerMessageId?: string | undefined
+  recipient?: string | undefined
+  event?: string | undefined
+  from?: Date | undefined
+  to?: Date | undefined
+  limit: number
+  offset: number
+}
+
+export interface StoredEvent {
+  providerMessageId: string | null
+  event: string
+  occurredAt: Date
+  recipient: string
+  tags: string[]
+  deliveryStatus: Record<string, unknown> | null
+  clientInfo: Record<string, unknown> | null
+  geolocation: Record<string, unknown> | null
+  url: string | null
+}
+
+interface EventRow {
+  provider_message_id: string | null
+  event: string
+  occurred_at: Date
+  recipient: string
+  tags: string[]
+  delivery_status: Record<string, unknown> | null
+  client_info: Record<string, unknown> | null
+  geolocation: Record<string, unknown> | null
+  url: string | null
+}
+
+function rowToEvent (row: EventRow): StoredEvent {
+  return {
+    providerMessageId: row.provider_message_id,
+    event: row.event,
+    occurredAt: row.occurred_at,
+    recipient: row.recipient,
+    tags: row.tags,
+    deliveryStatus: row.delivery_status,
+    clientInfo: row.client_info,
+    geolocation: row.geolocation,
+    url: row.url,
+  }
+}
+
+export interface Template { name: string, subject: string, html: string | null, text: string | null }
+
+const COUNTERS: StatCounter[] = ['delivered', 'opens', 'clicks', 'bounces', 'complaints', 'unsubscribes']
+
+function randomShard (): number {
+  return Math.floor(Math.random() * STAT_SHARDS)
+}
+
+/** Tags plus '' (the row for all messages), each once: one upsert must not touch a row twice. */
+function rollupTags (tags: string[]): string[] {
+  return [...new Set(['', ...tags])]
+}
+
+export function createOutreachRepository (db: Queryable) {
+  return {
+    async insertMessage (message: NewMessage): Promise<string> {
+      const { rows } = await db.query<{ id: string }>(
+        `INSERT INTO outreach_messages
+           (tenant_id, sender_id, sender_email, from_address, reply_to, recipients, subject, template, tags, variables, campaign, provider, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'sending')
+         RETURNING id`,
+        [message.tenantId, message.senderId, message.senderEmail, message.from, message.replyTo, message.recipients,
+          message.subject, message.template, message.tags, JSON.stringify(message.variables), message.campaign, message.provider])
+      return (rows[0] as { id: string }).id
+    },
+
+    /** Marks the message sent and counts its recipients as sent; run inside withTransaction. */
+    async markSent (messageId: string, providerMessageId: string): Promise<void> {
+      const { rows } = await db.query<{ tenant_id: string, campaign: string, tags: string[], recipients: number, day: string }>(
+        `UPDATE outreach_messages SET status = 'sent', provider_message_id = $2, sent_at = now()
+         WHERE id = $1
+         RETURNING tenant_id, campaign, tags, cardinality(recipients) AS recipients, (sent_at AT TIME ZONE 'UTC')::date::text AS day`,
+        [messageId, providerMessageId])
+      const row = rows[0]
+      if (!row) throw new Error(`message ${messageId} vanished before it could be marked sent`)
+      await db.query(
+        `INSERT INTO campaign_stats_daily AS s (tenant_id, day, campaign, tag, shard, sent)
+         SELECT $1, $2::date, $3, tag, $5, $6 FROM unnest($4::text[]) AS t(tag)
+         ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET sent = s.sent + EXCLUDED.sent`,
+        [row.tenant_id, row.day, row.campaign, rollupTags(row.tags), randomShard(), row.recipients])
+    },
+
+    async markFailed (messageId: string, status: 'failed' | 'unknown', error: string): Promise<void> {
+      await db.query('UPDATE outreach_messages SET status = $2, error = $3 WHERE id = $1', [messageId, status, error])
+    },
+
+    /**
+     * Stores one provider event, its rollup increments and its suppression in one statement (so one
+     * round trip and atomic). Returns null when the event id was already stored: a retry counts nothing.
+     * The tenant, campaign and tags come from the message the event is about when this service sent it.
+     */
+    async recordEvent (event: NewEvent): Promise<{ tenantId: string } | null> {
+      const increments = COUNTERS.map(name => (event.counter === name ? 1 : 0))
+      const { rows } = await db.query<{ tenant_id: string }>(
+        `WITH msg AS (
+           SELECT id, tenant_id, campaign, tags FROM outreach_messages WHERE provider = $1 AND provider_message_id = $2
+         ), ev AS (
+           INSERT INTO tracking_events (tenant_id, provider, provider_event_id, message_id, provider_message_id, event, severity,
+             recipient, campaign, tags, occurred_at, delivery_status, client_info, geolocation, url, payload)
+           SELECT coalesce(msg.tenant_id, $3::uuid), $1, $4, msg.id, $2, $5, $6, $7, coalesce(msg.campaign, $8),
+             coalesce(msg.tags, $9::text[]), $10, $11, $12, $13, $14, $15
+           FROM (SELECT 1) AS one LEFT JOIN msg ON true
+           ON CONFLICT (provider, provider_event_id) DO NOTHING
+           RETURNING tenant_id, campaign, tags, occurred_at
+         ), rollup AS (
+           INSERT INTO campaign_stats_daily AS s
+             (tenant_id, day, campaign, tag, shard, delivered, opens, clicks, bounces, complaints, unsubscribes)
+           SELECT ev.tenant_id, (ev.occurred_at AT TIME ZONE 'UTC')::date, ev.campaign, t.tag, $16, $17, $18, $19, $20, $21, $22
+           FROM ev CROSS JOIN LATERAL (SELECT DISTINCT tag FROM unnest(array_append(ev.tags, '')) AS u(tag)) AS t
+           WHERE $23::boolean
+           ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET
+             delivered = s.delivered + EXCLUDED.delivered, opens = s.opens + EXCLUDED.opens, clicks = s.clicks + EXCLUDED.clicks,
+             bounces = s.bounces + EXCLUDED.bounces, complaints = s.complaints + EXCLUDED.complaints,
+             unsubscribes = s.unsubscribes + EXCLUDED.unsubscribes
+         ), suppression AS (
+           INSERT INTO suppressions (tenant_id, email, reason, source_event_id)
+           SELECT ev.tenant_id, lower($7), $24, $4 FROM ev WHERE $24::text IS NOT NULL
+           ON CONFLICT (tenant_id, email) DO NOTHING
+         )
+         SELECT tenant_id FROM ev`,
+        [event.provider, event.providerMessageId, event.defaultTenantId, event.providerEventId, event.event, event.severity,
+          event.recipient, event.campaign, event.tags, event.occurredAt,
+          event.deliveryStatus && JSON.stringify(event.deliveryStatus), event.clientInfo && JSON.stringify(event.clientInfo),
+          event.geolocation && JSON.stringify(event.geolocation), event.url, JSON.stringify(event.payload),
+          randomShard(), ...increments, event.counter !== null, event.suppress])
+      return rows[0] ? { tenantId: rows[0].tenant_id } : null
+    },
+
+    async suppressedAmong (tenantId: string, emails: string[]): Promise<Set<string>> {
+      const { rows } = await db.query<{ email: string }>(
+        'SELECT email FROM suppressions WHERE tenant_id = $1 AND email = ANY($2::text[])',
+        [tenantId, emails.map(e => e.toLowerCase())])
+      return new Set(rows.map(r => r.email))
+    },
+
+    async isSuppressed (tenantId: string, email: string): Promise<SuppressionReason | null> {
+      const { rows } = await db.query<{ reason: SuppressionReason }>(
+        'SELECT reason FROM suppressions WHERE tenant_id = $1 AND email = $2', [tenantId, email.toLowerCase()])
+      return rows[0]?.reason ?? null
+    },
+
+    async campaignStats (filter: StatsFilter): Promise<{ totals: StatTotals, campaigns: CampaignRow[] }> {
+      const tags = filter.tags && filter.tags.length > 0 ? filter.tags : ['']
+      const params = [filter.tenantId, tags, filter.campaign ?? null, filter.fromDay ?? null, filter.toDay ?? null]
+      const where = `tenant_id = $1 AND tag = ANY($2::text[])
+        AND ($3::text IS NULL OR campaign = $3) AND ($4::date IS NULL OR day >= $4) AND ($5::date IS NULL OR day <= $5)`
+      const [totals, campaigns] = await Promise.all([
+        db.query<StatTotals>(
+          `SELECT coalesce(sum(sent), 0)::bigint AS sent, coalesce(sum(delivered), 0)::bigint AS delivered,
+             coalesce(sum(opens), 0)::bigint AS opens, coalesce(sum(clicks), 0)::bigint AS clicks,
+             coalesce(sum(bounces), 0)::bigint AS bounces, coalesce(sum(complaints), 0)::bigint AS complaints,
+             coalesce(sum(unsubscribes), 0)::bigint AS unsubscribes
+           FROM campaign_stats_daily WHERE ${where}`, params),
+        db.query<CampaignRow>(
+          `SELECT campaign AS name, sum(sent)::bigint AS sent, sum(delivered)::bigint AS delivered,
+             sum(opens)::bigint AS opens, sum(clicks)::bigint AS clicks
+           FROM campaign_stats_daily WHERE ${where}
+           GROUP BY campaign ORDER BY campaign LIMIT $6 OFFSET $7`, [...params, filter.limit, filter.offset]),
+      ])
+      return { totals: totals.rows[0] as StatTotals, campaigns: campaigns.rows }
+    },
+
+    async listEvents (filter: EventFilter): Promise<{ total: number, events: StoredEvent[] }> {
+      const params = [filter.tenantId, filter.providerMessageId ?? null, filter.recipient?.toLowerCase() ?? null,
+        filter.event ?? null, filter.from ?? null, filter.to ?? null]
+      const where = `tenant_id = $1 AND ($2::text IS NULL OR provider_message_id = $2) AND ($3::text IS NULL OR recipient = $3)
+        AND ($4::text IS NULL OR event = $4) AND ($5::timestamptz IS NULL OR occurred_at >= $5)
+        AND ($6::timestamptz IS NULL OR occurred_at <= $6)`
+      const [count, page] = await Promise.all([
+        db.query<{ total: number }>(`SELECT count(*)::bigint AS total FROM tracking_events WHERE ${where}`, params),
+        db.query<EventRow>(
+          `SELECT provider_message_id, event, occurred_at, recipient, tags, delivery_status, client_info, geolocation, url
+           FROM tracking_events WHERE ${where}
+           ORDER BY occurred_at, id LIMIT $7 OFFSET $8`, [...params, filter.limit, filter.offset]),
+      ])
+      return { total: (count.rows[0] as { total: number }).total, events: page.rows.map(rowToEvent) }
+    },
+
+    async findTemplate (tenantId: string, name: string): Promise<Template | null> {
+      const { rows } = await db.query<Template>(
+        'SELECT name, subject, html, text FROM templates WHERE tenant_id = $1 AND name = $2', [tenantId, name])
+      return rows[0] ?? null
+    },
+
+    async upsertTemplate (tenantId: string, template: Template): Promise<void> {
+      await db.query(
+        `INSERT INTO templates (tenant_id, name, subject, html, text) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant_id, name) DO UPDATE SET subject = EXCLUDED.subject, html = EXCLUDED.html, text = EXCLUDED.text, updated_at = now()`,
+        [tenantId, template.name, template.subject, template.html, template.text])
+    },
+  }
+}
+export type OutreachRepository = ReturnType<typeof createOutreachRepository>
