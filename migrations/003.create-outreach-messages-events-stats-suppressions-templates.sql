@@ -73,6 +73,14 @@ CREATE TABLE campaign_stats_daily (
   PRIMARY KEY (tenant_id, tag, day, campaign, shard)
 );
 
+-- Campaign names per tenant in the order they first appeared: the order campaign-stats lists them in.
+CREATE TABLE outreach_campaigns (
+  tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  name text NOT NULL,
+  first_seen_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (tenant_id, name)
+);
+
 CREATE TABLE suppressions (
   tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
   -- Lower-cased address.

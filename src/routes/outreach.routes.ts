@@ -87,6 +87,8 @@ export default async function outreachRoutes (app: FastifyInstance) {
   // Form bodies are accepted on the webhook only (Mailgun's legacy format), so the parser lives in this scope.
   await app.register(async function webhookScope (scope) {
     await scope.register(formbody)
+    // Mailgun posts JSON or a form; anything else is 415, not a string reaching the handler.
+    scope.removeContentTypeParser('text/plain')
     scope.post('/outreach/webhook', {
       preHandler: scope.limits.webhookIngest,
       schema: {

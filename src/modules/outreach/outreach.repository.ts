@@ -149,6 +149,8 @@ export function createOutreachRepository (db: Queryable) {
       const row = rows[0]
       if (!row) throw new Error(`message ${messageId} vanished before it could be marked sent`)
       await db.query(
+        'INSERT INTO outreach_campaigns (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [row.tenant_id, row.campaign])
+      await db.query(
         `INSERT INTO campaign_stats_daily AS s (tenant_id, day, campaign, tag, shard, sent)
          SELECT $1, $2::date, $3, tag, $5, $6 FROM unnest($4::text[]) AS t(tag)
          ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET sent = s.sent + EXCLUDED.sent`,
@@ -187,6 +189,9 @@ export function createOutreachRepository (db: Queryable) {
              delivered = s.delivered + EXCLUDED.delivered, opens = s.opens + EXCLUDED.opens, clicks = s.clicks + EXCLUDED.clicks,
              bounces = s.bounces + EXCLUDED.bounces, complaints = s.complaints + EXCLUDED.complaints,
              unsubscribes = s.unsubscribes + EXCLUDED.unsubscribes
+         ), campaign AS (
+           INSERT INTO outreach_campaigns (tenant_id, name) SELECT tenant_id, campaign FROM ev
+           ON CONFLICT DO NOTHING
          ), suppression AS (
            INSERT INTO suppressions (tenant_id, email, reason, source_event_id)
            SELECT ev.tenant_id, lower($7), $24, $4 FROM ev WHERE $24::text IS NOT NULL
@@ -227,10 +232,11 @@ export function createOutreachRepository (db: Queryable) {
              coalesce(sum(unsubscribes), 0)::bigint AS unsubscribes
            FROM campaign_stats_daily WHERE ${where}`, params),
         db.query<CampaignRow>(
-          `SELECT campaign AS name, sum(sent)::bigint AS sent, sum(delivered)::bigint AS delivered,
-             sum(opens)::bigint AS opens, sum(clicks)::bigint AS clicks
-           FROM campaign_stats_daily WHERE ${where}
-           GROUP BY campaign ORDER BY campaign LIMIT $6 OFFSET $7`, [...params, filter.limit, filter.offset]),
+          `SELECT s.campaign AS name, sum(s.sent)::bigint AS sent, sum(s.delivered)::bigint AS delivered,
+             sum(s.opens)::bigint AS opens, sum(s.clicks)::bigint AS clicks
+           FROM (SELECT * FROM campaign_stats_daily WHERE ${where}) AS s
+           LEFT JOIN outreach_campaigns AS c ON c.tenant_id = s.tenant_id AND c.name = s.campaign
+           GROUP BY s.campaign, c.first_seen_at ORDER BY c.first_seen_at, s.campaign LIMIT $6 OFFSET $7`, [...params, filter.limit, filter.offset]),
       ])
       return { totals: totals.rows[0] as StatTotals, campaigns: campaigns.rows }
     },

@@ -77,7 +77,7 @@ export const CampaignStatsQuerySchema = Type.Object({
   startDate: Type.Optional(DateTime('Start (ISO 8601); statistics are kept per UTC day, so the day of startDate is included whole')),
   endDate: Type.Optional(DateTime('End (ISO 8601); the day of endDate is included whole')),
   tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
-    maxItems: 10, description: 'Only messages carrying these tags (repeat the parameter or separate with commas)',
+    maxItems: 10, description: 'Only messages carrying these tags (repeat the parameter or separate with commas); a message carrying several of them counts once per tag',
   })),
   limit: Type.Optional(Limit),
   offset: Type.Optional(Offset),
@@ -106,7 +106,7 @@ export const CampaignStatsResponseSchema = Type.Object({
     deliveryRate: Type.Number({ description: 'delivered / totalSent × 100, two decimals' }),
     openRate: Type.Number({ description: 'opens / delivered × 100, two decimals' }),
     clickRate: Type.Number({ description: 'clicks / opens × 100, two decimals' }),
-    campaigns: Type.Array(CampaignMetricsSchema, { description: 'Per campaign, by name; limit and offset page this list' }),
+    campaigns: Type.Array(CampaignMetricsSchema, { description: 'Per campaign, in the order campaigns first appeared; limit and offset page this list' }),
   }),
   timestamp: Type.String({ format: 'date-time' }),
   version: Type.String(),
