@@ -16,7 +16,8 @@ export function createSesProvider (config: Config): EmailProvider {
     ...awsClientConfig({ region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL }),
     // A retried SendEmail after a timeout could deliver twice; an unknown outcome is reported instead.
     maxAttempts: 1,
-    requestHandler: { requestTimeout: timeout, connectionTimeout: timeout },
+    // Without throwOnRequestTimeout the SDK only logs a warning and keeps waiting.
+    requestHandler: { requestTimeout: timeout, connectionTimeout: timeout, throwOnRequestTimeout: true },
   })
 
   function translate (err: unknown): EmailProviderError {

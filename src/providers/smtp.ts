@@ -34,6 +34,8 @@ export function createSmtpProvider (config: Config): EmailProvider {
     if (TIMEOUT_CODES.has(code) || /timeout/i.test(said)) {
       return new EmailProviderError('smtp', 'timeout', `SMTP server did not answer within ${timeout} ms; the message may or may not have been sent`)
     }
+    // Our credentials, not the message: an operator has to fix SMTP_USERNAME/SMTP_PASSWORD.
+    if (code === 'EAUTH') return new EmailProviderError('smtp', 'unavailable', `SMTP server refused the configured credentials: ${said}`, responseCode)
     // SMTP 5xx is a permanent refusal; 4xx asks to try again later.
     if (responseCode !== undefined && responseCode >= 500) return new EmailProviderError('smtp', 'rejected', `SMTP server rejected the message (${responseCode}): ${said}`, responseCode)
     if (responseCode !== undefined) return new EmailProviderError('smtp', 'unavailable', `SMTP server deferred the message (${responseCode}): ${said}`, responseCode)

@@ -39,6 +39,8 @@ export interface NewEvent {
   url: string | null
   payload: unknown
   counter: StatCounter | null
+  /** Mailgun's "accepted": counts as sent only for messages this service did not send (and so did not count). */
+  acceptedElsewhere: boolean
   suppress: SuppressionReason | null
 }
 
@@ -178,15 +180,16 @@ export function createOutreachRepository (db: Queryable) {
              coalesce(msg.tags, $9::text[]), $10, $11, $12, $13, $14, $15
            FROM (SELECT 1) AS one LEFT JOIN msg ON true
            ON CONFLICT (provider, provider_event_id) DO NOTHING
-           RETURNING tenant_id, campaign, tags, occurred_at
+           RETURNING tenant_id, campaign, tags, occurred_at, message_id
          ), rollup AS (
            INSERT INTO campaign_stats_daily AS s
-             (tenant_id, day, campaign, tag, shard, delivered, opens, clicks, bounces, complaints, unsubscribes)
-           SELECT ev.tenant_id, (ev.occurred_at AT TIME ZONE 'UTC')::date, ev.campaign, t.tag, $16, $17, $18, $19, $20, $21, $22
+             (tenant_id, day, campaign, tag, shard, sent, delivered, opens, clicks, bounces, complaints, unsubscribes)
+           SELECT ev.tenant_id, (ev.occurred_at AT TIME ZONE 'UTC')::date, ev.campaign, t.tag, $16,
+             ($25::boolean AND ev.message_id IS NULL)::int, $17, $18, $19, $20, $21, $22
            FROM ev CROSS JOIN LATERAL (SELECT DISTINCT tag FROM unnest(array_append(ev.tags, '')) AS u(tag)) AS t
-           WHERE $23::boolean
+           WHERE $23::boolean OR ($25::boolean AND ev.message_id IS NULL)
            ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET
-             delivered = s.delivered + EXCLUDED.delivered, opens = s.opens + EXCLUDED.opens, clicks = s.clicks + EXCLUDED.clicks,
+             sent = s.sent + EXCLUDED.sent, delivered = s.delivered + EXCLUDED.delivered, opens = s.opens + EXCLUDED.opens, clicks = s.clicks + EXCLUDED.clicks,
              bounces = s.bounces + EXCLUDED.bounces, complaints = s.complaints + EXCLUDED.complaints,
              unsubscribes = s.unsubscribes + EXCLUDED.unsubscribes
          ), campaign AS (
@@ -202,7 +205,7 @@ export function createOutreachRepository (db: Queryable) {
           event.recipient, event.campaign, event.tags, event.occurredAt,
           event.deliveryStatus && JSON.stringify(event.deliveryStatus), event.clientInfo && JSON.stringify(event.clientInfo),
           event.geolocation && JSON.stringify(event.geolocation), event.url, JSON.stringify(event.payload),
-          randomShard(), ...increments, event.counter !== null, event.suppress])
+          randomShard(), ...increments, event.counter !== null, event.suppress, event.acceptedElsewhere])
       return rows[0] ? { tenantId: rows[0].tenant_id } : null
     },
 

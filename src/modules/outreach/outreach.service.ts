@@ -282,6 +282,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
         url: event.url,
         payload: event.payload,
         counter: statCounterFor(event.type),
+        acceptedElsewhere: event.type === 'accepted',
         suppress: suppressionFor(event.type),
       })
       if (!stored) logger.debug({ eventId: event.id }, 'duplicate webhook event ignored')
