@@ -1,10 +1,10 @@
 // Outreach API (seed 000): sends, Mailgun webhook ingest, campaign statistics and tracking data.
 import formbody from '@fastify/formbody'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
 import type { Principal } from '../modules/auth/principal-resolver.ts'
 import {
-  CampaignStatsQuerySchema, CampaignStatsResponseSchema, EmailResponseSchema, SendEmailRequestSchema,
-  SendTemplateEmailRequestSchema, TrackingDataQuerySchema, TrackingDataResponseSchema, WebhookFormBodySchema,
+  CampaignStatsQuerySchema, TrackingDataQuerySchema, TrackingDataResponseSchema, WebhookFormBodySchema,
   WebhookJsonBodySchema, WebhookResponseSchema,
   type CampaignStatsQuery, type SendEmailRequest, type SendTemplateEmailRequest, type TrackingDataQuery,
   type WebhookFormBody, type WebhookJsonBody,
@@ -13,6 +13,11 @@ import { OUTREACH_MESSAGE, type SendOutcome } from '../modules/outreach/outreach
 import { errorResponses, stamp } from '../schemas.ts'
 
 const BEARER = [{ BearerAuth: [] }]
+// Shared components (added in app.ts), referenced so the OpenAPI document names them as seed 000 does.
+const SendEmailRequestRef = Type.Ref('SendEmailRequest')
+const SendTemplateEmailRequestRef = Type.Ref('SendTemplateEmailRequest')
+const EmailResponseRef = Type.Ref('EmailResponse')
+const CampaignStatsResponseRef = Type.Ref('CampaignStatsResponse')
 
 function principalOf (request: FastifyRequest): Principal {
   if (!request.principal) throw new Error('outreach route reached without an authenticated principal')
@@ -40,8 +45,8 @@ export default async function outreachRoutes (app: FastifyInstance) {
       summary: 'Send individual email',
       description: 'Send one message to up to 50 recipients through the configured provider (Mailgun, SMTP, SES or log). Rate limit: 25 per minute per user.',
       security: BEARER,
-      body: SendEmailRequestSchema,
-      response: { 200: EmailResponseSchema, ...errorResponses(400, 401, 403, 422, 429, 500, 502, 503, 504) },
+      body: SendEmailRequestRef,
+      response: { 200: EmailResponseRef, ...errorResponses(400, 401, 403, 422, 429, 500, 502, 503, 504) },
     },
   }, async (request) => emailResponse(OUTREACH_MESSAGE.emailSent, await outreach.sendEmail(principalOf(request), request.body)))
 
@@ -53,8 +58,8 @@ export default async function outreachRoutes (app: FastifyInstance) {
       summary: 'Send template-based email',
       description: 'Mailgun stored templates with templateVariables when EMAIL_PROVIDER=mailgun; templates stored here, rendered with Handlebars (HTML-escaped variables), for the other providers. An unknown template is 422 TEMPLATE_ERROR. Rate limit: 25 per minute per user.',
       security: BEARER,
-      body: SendTemplateEmailRequestSchema,
-      response: { 200: EmailResponseSchema, ...errorResponses(400, 401, 403, 422, 429, 500, 502, 503, 504) },
+      body: SendTemplateEmailRequestRef,
+      response: { 200: EmailResponseRef, ...errorResponses(400, 401, 403, 422, 429, 500, 502, 503, 504) },
     },
   }, async (request) => emailResponse(OUTREACH_MESSAGE.templateEmailSent, await outreach.sendTemplateEmail(principalOf(request), request.body)))
 
@@ -67,7 +72,7 @@ export default async function outreachRoutes (app: FastifyInstance) {
       description: 'Totals, rates and per-campaign counts from rollups kept as events arrive. Rate limit: 50 per minute per user.',
       security: BEARER,
       querystring: CampaignStatsQuerySchema,
-      response: { 200: CampaignStatsResponseSchema, ...errorResponses(400, 401, 403, 429) },
+      response: { 200: CampaignStatsResponseRef, ...errorResponses(400, 401, 403, 429) },
     },
   }, async (request) => stamp({ success: true as const, data: await outreach.campaignStats(principalOf(request).tenantId, request.query) }))
 

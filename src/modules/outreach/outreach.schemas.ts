@@ -165,7 +165,7 @@ export const TrackingDataResponseSchema = Type.Object({
   }),
   timestamp: Type.String({ format: 'date-time' }),
   version: Type.String(),
-}, { $id: 'TrackingDataResponse' })
+})
 export type TrackingDataResponse = Static<typeof TrackingDataResponseSchema>
 
 const Signature = Type.Object({
@@ -201,5 +201,8 @@ export const WebhookResponseSchema = Type.Object({
   eventType: Type.String(),
   timestamp: Type.String({ format: 'date-time' }),
   version: Type.String(),
-}, { $id: 'WebhookResponse' })
+})
 export type WebhookResponse = Static<typeof WebhookResponseSchema>
+
+/** Named components of seed 000's OpenAPI section; app.ts adds them to the root so routes can reference them. */
+export const OUTREACH_SHARED_SCHEMAS = [SendEmailRequestSchema, SendTemplateEmailRequestSchema, EmailResponseSchema, CampaignStatsResponseSchema]
