@@ -32,7 +32,7 @@ function json (response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
 }
 
-export async function startFakeMailgun (): Promise<FakeMailgun> {
+export async function startFakeMailgun (port = 0): Promise<FakeMailgun> {
   const fake: Omit<FakeMailgun, 'url' | 'close'> = { received: [], templates: new Set(), mode: { kind: 'ok' } }
 
   const server = createServer((request, response) => {
@@ -62,10 +62,10 @@ export async function startFakeMailgun (): Promise<FakeMailgun> {
     })().catch((err: unknown) => json(response, 500, { message: String(err) }))
   })
 
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  await new Promise<void>(resolve => server.listen(port, '127.0.0.1', resolve))
+  const { port: bound } = server.address() as AddressInfo
   return Object.assign(fake, {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     async close () {
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))

@@ -23,7 +23,6 @@ export interface NewMessage {
 }
 
 export interface NewEvent {
-  defaultTenantId: string
   provider: string
   providerEventId: string
   providerMessageId: string | null
@@ -117,8 +116,6 @@ function rowToEvent (row: EventRow): StoredEvent {
 
 export interface Template { name: string, subject: string, html: string | null, text: string | null }
 
-const COUNTERS: StatCounter[] = ['delivered', 'opens', 'clicks', 'bounces', 'complaints', 'unsubscribes']
-
 function randomShard (): number {
   return Math.floor(Math.random() * STAT_SHARDS)
 }
@@ -164,49 +161,72 @@ export function createOutreachRepository (db: Queryable) {
     },
 
     /**
-     * Stores one provider event, its rollup increments and its suppression in one statement (so one
-     * round trip and atomic). Returns null when the event id was already stored: a retry counts nothing.
-     * The tenant, campaign and tags come from the message the event is about when this service sent it.
+     * Stores a batch of provider events with their rollup increments, campaigns and suppressions in one
+     * statement (atomic, one round trip, one commit). Returns the ids actually inserted: an id already
+     * stored, or repeated within the batch, is stored and counted once. The tenant, campaign and tags come
+     * from the message the event is about when this service sent it; otherwise the event's own.
      */
-    async recordEvent (event: NewEvent): Promise<{ tenantId: string } | null> {
-      const increments = COUNTERS.map(name => (event.counter === name ? 1 : 0))
-      const { rows } = await db.query<{ tenant_id: string }>(
-        `WITH msg AS (
-           SELECT id, tenant_id, campaign, tags FROM outreach_messages WHERE provider = $1 AND provider_message_id = $2
+    async recordEvents (events: NewEvent[], defaultTenantId: string): Promise<Set<string>> {
+      const column = <T>(pick: (e: NewEvent) => T) => events.map(pick)
+      const json = (value: unknown) => (value === null ? null : JSON.stringify(value))
+      const { rows } = await db.query<{ provider_event_id: string }>(
+        `WITH input AS (
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::timestamptz[],
+             $9::jsonb[], $10::jsonb[], $11::jsonb[], $12::text[], $13::jsonb[], $14::text[], $15::boolean[], $16::text[], $17::text[])
+             AS i(provider_event_id, provider_message_id, event, severity, recipient, campaign, tags, occurred_at, delivery_status,
+               client_info, geolocation, url, payload, counter, accepted_elsewhere, suppress, provider)
+         ), deduped AS (
+           SELECT DISTINCT ON (provider, provider_event_id) * FROM input ORDER BY provider, provider_event_id
+         ), resolved AS (
+           SELECT d.*, m.id AS message_id, coalesce(m.tenant_id, $18::uuid) AS tenant_id,
+             coalesce(m.campaign, d.campaign) AS resolved_campaign,
+             coalesce(m.tags, ARRAY(SELECT jsonb_array_elements_text(d.tags))) AS resolved_tags
+           FROM deduped d LEFT JOIN outreach_messages m ON m.provider = d.provider AND m.provider_message_id = d.provider_message_id
          ), ev AS (
            INSERT INTO tracking_events (tenant_id, provider, provider_event_id, message_id, provider_message_id, event, severity,
              recipient, campaign, tags, occurred_at, delivery_status, client_info, geolocation, url, payload)
-           SELECT coalesce(msg.tenant_id, $3::uuid), $1, $4, msg.id, $2, $5, $6, $7, coalesce(msg.campaign, $8),
-             coalesce(msg.tags, $9::text[]), $10, $11, $12, $13, $14, $15
-           FROM (SELECT 1) AS one LEFT JOIN msg ON true
+           SELECT tenant_id, provider, provider_event_id, message_id, provider_message_id, event, severity, recipient, resolved_campaign,
+             resolved_tags, occurred_at, delivery_status, client_info, geolocation, url, payload
+           FROM resolved ORDER BY provider, provider_event_id
            ON CONFLICT (provider, provider_event_id) DO NOTHING
-           RETURNING tenant_id, campaign, tags, occurred_at, message_id
+           RETURNING provider, provider_event_id, tenant_id, campaign, tags, occurred_at, message_id, recipient
+         ), counted AS (
+           SELECT ev.*, r.counter, r.accepted_elsewhere AND ev.message_id IS NULL AS counts_as_sent, r.suppress
+           FROM ev JOIN resolved r USING (provider, provider_event_id)
          ), rollup AS (
            INSERT INTO campaign_stats_daily AS s
              (tenant_id, day, campaign, tag, shard, sent, delivered, opens, clicks, bounces, complaints, unsubscribes)
-           SELECT ev.tenant_id, (ev.occurred_at AT TIME ZONE 'UTC')::date, ev.campaign, t.tag, $16,
-             ($25::boolean AND ev.message_id IS NULL)::int, $17, $18, $19, $20, $21, $22
-           FROM ev CROSS JOIN LATERAL (SELECT DISTINCT tag FROM unnest(array_append(ev.tags, '')) AS u(tag)) AS t
-           WHERE $23::boolean OR ($25::boolean AND ev.message_id IS NULL)
+           SELECT c.tenant_id, (c.occurred_at AT TIME ZONE 'UTC')::date AS day, c.campaign, t.tag, $19::smallint,
+             count(*) FILTER (WHERE c.counts_as_sent), count(*) FILTER (WHERE c.counter = 'delivered'),
+             count(*) FILTER (WHERE c.counter = 'opens'), count(*) FILTER (WHERE c.counter = 'clicks'),
+             count(*) FILTER (WHERE c.counter = 'bounces'), count(*) FILTER (WHERE c.counter = 'complaints'),
+             count(*) FILTER (WHERE c.counter = 'unsubscribes')
+           FROM counted c CROSS JOIN LATERAL (SELECT DISTINCT tag FROM unnest(array_append(c.tags, '')) AS u(tag)) AS t
+           WHERE c.counter IS NOT NULL OR c.counts_as_sent
+           GROUP BY c.tenant_id, day, c.campaign, t.tag
+           -- One order for every writer, so two batches touching the same rows queue instead of deadlocking.
+           ORDER BY c.tenant_id, t.tag, day, c.campaign
            ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET
-             sent = s.sent + EXCLUDED.sent, delivered = s.delivered + EXCLUDED.delivered, opens = s.opens + EXCLUDED.opens, clicks = s.clicks + EXCLUDED.clicks,
-             bounces = s.bounces + EXCLUDED.bounces, complaints = s.complaints + EXCLUDED.complaints,
+             sent = s.sent + EXCLUDED.sent, delivered = s.delivered + EXCLUDED.delivered, opens = s.opens + EXCLUDED.opens,
+             clicks = s.clicks + EXCLUDED.clicks, bounces = s.bounces + EXCLUDED.bounces, complaints = s.complaints + EXCLUDED.complaints,
              unsubscribes = s.unsubscribes + EXCLUDED.unsubscribes
          ), campaign AS (
-           INSERT INTO outreach_campaigns (tenant_id, name) SELECT tenant_id, campaign FROM ev
+           INSERT INTO outreach_campaigns (tenant_id, name)
+           SELECT DISTINCT tenant_id, campaign FROM ev ORDER BY tenant_id, campaign
            ON CONFLICT DO NOTHING
          ), suppression AS (
            INSERT INTO suppressions (tenant_id, email, reason, source_event_id)
-           SELECT ev.tenant_id, lower($7), $24, $4 FROM ev WHERE $24::text IS NOT NULL
+           SELECT DISTINCT ON (tenant_id, lower(recipient)) tenant_id, lower(recipient), suppress, provider_event_id
+           FROM counted WHERE suppress IS NOT NULL ORDER BY tenant_id, lower(recipient)
            ON CONFLICT (tenant_id, email) DO NOTHING
          )
-         SELECT tenant_id FROM ev`,
-        [event.provider, event.providerMessageId, event.defaultTenantId, event.providerEventId, event.event, event.severity,
-          event.recipient, event.campaign, event.tags, event.occurredAt,
-          event.deliveryStatus && JSON.stringify(event.deliveryStatus), event.clientInfo && JSON.stringify(event.clientInfo),
-          event.geolocation && JSON.stringify(event.geolocation), event.url, JSON.stringify(event.payload),
-          randomShard(), ...increments, event.counter !== null, event.suppress, event.acceptedElsewhere])
-      return rows[0] ? { tenantId: rows[0].tenant_id } : null
+         SELECT provider_event_id FROM ev`,
+        [column(e => e.providerEventId), column(e => e.providerMessageId), column(e => e.event), column(e => e.severity),
+          column(e => e.recipient), column(e => e.campaign), column(e => JSON.stringify(e.tags)), column(e => e.occurredAt),
+          column(e => json(e.deliveryStatus)), column(e => json(e.clientInfo)), column(e => json(e.geolocation)), column(e => e.url),
+          column(e => JSON.stringify(e.payload)), column(e => e.counter), column(e => e.acceptedElsewhere), column(e => e.suppress),
+          column(e => e.provider), defaultTenantId, randomShard()])
+      return new Set(rows.map(r => r.provider_event_id))
     },
 
     async suppressedAmong (tenantId: string, emails: string[]): Promise<Set<string>> {

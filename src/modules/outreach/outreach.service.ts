@@ -15,6 +15,7 @@ import {
   claimWebhookToken, normalizeFormEvent, normalizeJsonEvent, statCounterFor, suppressionFor, verifyMailgunSignature,
   type MailgunSignature, type NormalizedEvent,
 } from './mailgun-events.ts'
+import { createEventWriter } from './event-writer.ts'
 import { createOutreachRepository, type StoredEvent } from './outreach.repository.ts'
 import {
   VARIABLE_NAME, type CampaignStatsQuery, type SendEmailRequest, type SendTemplateEmailRequest, type TrackingDataQuery,
@@ -79,6 +80,10 @@ function toTrackingEvent (event: StoredEvent): TrackingEvent {
 export function createOutreachService (deps: OutreachServiceDeps) {
   const { config, pool, redis, logger, metrics, provider, principals } = deps
   const repository = createOutreachRepository(pool)
+  // Events of messages this service did not send belong to the default tenant.
+  const eventWriter = createEventWriter(pool, logger, () => principals.tenantByName(config.DEFAULT_TENANT), {
+    concurrency: Math.max(1, Math.min(4, config.DATABASE_POOL_MAX - 2)),
+  })
   // Handlebars' own instance, so helpers registered elsewhere never leak into customer templates.
   const handlebars = Handlebars.create()
 
@@ -264,9 +269,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
       const event: NormalizedEvent = format === 'json' ? normalizeJsonEvent(body as WebhookJsonBody) : normalizeFormEvent(body as WebhookFormBody)
       await claimWebhookToken(redis, config.REDIS_KEY_PREFIX, signature.token, event.id, tolerance * 2)
 
-      const defaultTenant = await principals.tenantByName(config.DEFAULT_TENANT)
-      const stored = await repository.recordEvent({
-        defaultTenantId: defaultTenant.id,
+      const stored = await eventWriter.record({
         provider: 'mailgun',
         providerEventId: event.id,
         providerMessageId: event.providerMessageId,
@@ -286,7 +289,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
         suppress: suppressionFor(event.type),
       })
       if (!stored) logger.debug({ eventId: event.id }, 'duplicate webhook event ignored')
-      return { eventId: event.id, eventType: event.type, stored: stored !== null }
+      return { eventId: event.id, eventType: event.type, stored }
     },
 
     /** Local templates for providers without stored templates (smtp, ses, log). */
