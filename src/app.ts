@@ -14,6 +14,7 @@ import rateLimitPlugin from './plugins/rate-limit.ts'
 import swaggerPlugin from './plugins/swagger.ts'
 import routes from './routes/index.ts'
 import { ErrorResponseSchema } from './schemas.ts'
+import { OUTREACH_SHARED_SCHEMAS } from './modules/outreach/outreach.schemas.ts'
 
 /** Headers seed 000's CORS section allows, plus the ones our own API reads. */
 const CORS_ALLOWED_HEADERS = [
@@ -39,6 +40,7 @@ export async function buildApp (deps: Dependencies, options: BuildAppOptions = {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.addSchema(ErrorResponseSchema)
+  for (const schema of OUTREACH_SHARED_SCHEMAS) app.addSchema(schema)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })

@@ -52,6 +52,28 @@ export const ConfigSchema = Type.Object({
   CLOUDFRONT_PRIVATE_KEY_SECRET_NAME: Type.String({ default: 'cloudfront-private-key', minLength: 1, description: 'Secrets Manager secret with the PEM (or JSON {privateKey, keyPairId}) when CLOUDFRONT_PRIVATE_KEY is unset' }),
   REPORT_KEY_TEMPLATE: Type.String({ default: 'reports/{customId}/{year}/{month}.pdf', description: 'Object key of a report; {customId}, {year} and {month} are filled in' }),
   REPORT_LINK_TTL_DAYS: Type.Integer({ default: 25, minimum: 1, maximum: 25, description: 'Days a report link stays valid (seed 001: at most 25)' }),
+
+  // --- Outreach API (seed 000): email providers and Mailgun webhooks ---
+  EMAIL_PROVIDER: StringEnum(['mailgun', 'smtp', 'ses', 'log'], {
+    default: 'log', description: 'log records what would be sent without any network call',
+  }),
+  EMAIL_PROVIDER_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, description: 'Longest wait for the provider to accept one message' }),
+  DEFAULT_FROM_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s<>]+@[^@\\s<>]+$', description: 'Sender when a request names none' })),
+  MAILGUN_API_KEY: Type.Optional(Type.String({ minLength: 1, description: 'Mailgun private API key (required when EMAIL_PROVIDER=mailgun)' })),
+  MAILGUN_DOMAIN: Type.Optional(Type.String({ minLength: 1, description: 'Mailgun sending domain, e.g. mg.yourdomain.com (required when EMAIL_PROVIDER=mailgun)' })),
+  MAILGUN_URL: Type.String({ default: 'https://api.mailgun.net', pattern: '^https?://', description: 'https://api.eu.mailgun.net for EU domains' }),
+  MAILGUN_WEBHOOK_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1, description: 'Key that verifies Mailgun webhook signatures; without it /outreach/webhook refuses every event' })),
+  MAILGUN_WEBHOOK_TOLERANCE_SECONDS: Type.Integer({
+    default: 9 * 3600, minimum: 60, description: 'Oldest accepted webhook timestamp; Mailgun retries for about 8 hours',
+  }),
+  WEBHOOK_RATE_LIMIT_PER_SECOND: Type.Integer({ default: 500, minimum: 1, description: 'Webhook requests per second per source address' }),
+  SMTP_SERVER: Type.Optional(Type.String({ minLength: 1, description: 'SMTP relay host (required when EMAIL_PROVIDER=smtp)' })),
+  SMTP_PORT: Type.Integer({ default: 587, minimum: 1, maximum: 65535, description: 'SMTP relay port' }),
+  SMTP_USERNAME: Type.Optional(Type.String({ minLength: 1, description: 'SMTP login (with SMTP_PASSWORD)' })),
+  SMTP_PASSWORD: Type.Optional(Type.String({ minLength: 1, description: 'SMTP password; never logged' })),
+  SMTP_SECURE: Type.Boolean({ default: false, description: 'TLS from the first byte (port 465); otherwise STARTTLS when offered' }),
+  SMTP_POOL_SIZE: Type.Integer({ default: 5, minimum: 1, description: 'Pooled SMTP connections' }),
+  SES_CONFIGURATION_SET: Type.Optional(Type.String({ minLength: 1, description: 'SES configuration set for event publishing' })),
 })
 export type Config = Static<typeof ConfigSchema>
 
@@ -99,7 +121,25 @@ export function validateConfig (raw: Record<string, unknown>): Config {
   } catch (err) {
     throw new ConfigError(`Invalid configuration: REPORT_KEY_TEMPLATE ${(err as Error).message.replace(/^REPORT_KEY_TEMPLATE /, '')}`)
   }
+  checkProviderConfig(config)
   return config
+}
+
+/** Variables one choice of EMAIL_PROVIDER needs; a schema cannot say "required when". */
+const PROVIDER_REQUIRES: Record<Config['EMAIL_PROVIDER'], Array<keyof Config>> = {
+  mailgun: ['MAILGUN_API_KEY', 'MAILGUN_DOMAIN'],
+  smtp: ['SMTP_SERVER'],
+  ses: [],
+  log: [],
+}
+
+function checkProviderConfig (config: Config): void {
+  for (const name of PROVIDER_REQUIRES[config.EMAIL_PROVIDER]) {
+    if (config[name] === undefined) throw new ConfigError(`Invalid configuration: ${name} is required when EMAIL_PROVIDER=${config.EMAIL_PROVIDER}`)
+  }
+  if ((config.SMTP_USERNAME === undefined) !== (config.SMTP_PASSWORD === undefined)) {
+    throw new ConfigError(`Invalid configuration: ${config.SMTP_USERNAME === undefined ? 'SMTP_USERNAME' : 'SMTP_PASSWORD'} is required when the other SMTP credential is set`)
+  }
 }
 
 interface AjvError { instancePath: string, keyword: string, message?: string, params: Record<string, unknown> }

@@ -15,6 +15,8 @@ import { createPrincipalResolver, type PrincipalResolver } from './modules/auth/
 import { fetchSecretString } from './aws/secrets-manager.ts'
 import { createKeyPairLoader } from './modules/reports/cloudfront-signer.ts'
 import { createReportsService, type ReportsService } from './modules/reports/reports.service.ts'
+import { createOutreachService, type OutreachService } from './modules/outreach/outreach.service.ts'
+import { createEmailProvider, type EmailProvider } from './providers/email-provider.ts'
 
 export interface Dependencies {
   config: Config
@@ -27,6 +29,9 @@ export interface Dependencies {
   idempotency: IdempotencyRepository
   principals: PrincipalResolver
   reports: ReportsService
+  /** Outreach API (seed 000): the provider chosen by EMAIL_PROVIDER and the service using it. */
+  emailProvider: EmailProvider
+  outreach: OutreachService
 }
 
 export interface DependencyOverrides {
@@ -45,6 +50,8 @@ export async function createDependencies (config: Config, overrides: DependencyO
   }
   for (const queue of Object.values(queues)) queue.on('error', (err) => logger.warn({ err, queue: queue.name }, 'queue error'))
   const metrics = createMetrics(() => Object.values(queues))
+  const principals = createPrincipalResolver(pool)
+  const emailProvider = await createEmailProvider(config, logger)
   return {
     config,
     logger,
@@ -54,7 +61,9 @@ export async function createDependencies (config: Config, overrides: DependencyO
     metrics,
     apiKeys: createApiKeysService(pool),
     idempotency: createIdempotencyRepository(pool),
-    principals: createPrincipalResolver(pool),
+    principals,
+    emailProvider,
+    outreach: createOutreachService({ config, pool, redis, logger, metrics, provider: emailProvider, principals }),
     reports: createReportsService({
       domain: config.CLOUDFRONT_DOMAIN,
       keyTemplate: config.REPORT_KEY_TEMPLATE,
@@ -72,6 +81,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
 export async function closeDependencies (deps: Dependencies): Promise<void> {
   const steps: Array<() => Promise<unknown>> = [
     ...Object.values(deps.queues).map(queue => () => queue.close()),
+    () => deps.emailProvider.close(),
     () => deps.pool.end(),
     () => deps.redis.quit().catch(() => deps.redis.disconnect()),
   ]

@@ -20,6 +20,10 @@ export const ERROR_CODE = {
   unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   idempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
   idempotencyKeyInProgress: 'IDEMPOTENCY_KEY_IN_PROGRESS',
+  // Outreach API: the email provider's answer, and addresses on the suppression list.
+  providerError: 'PROVIDER_ERROR',
+  providerTimeout: 'PROVIDER_TIMEOUT',
+  recipientSuppressed: 'RECIPIENT_SUPPRESSED',
 } as const
 export type ErrorCode = typeof ERROR_CODE[keyof typeof ERROR_CODE]
 
@@ -43,6 +47,11 @@ export const NotFoundError = createError<[string]>(ERROR_CODE.notFound, '%s', 40
 export const ConflictError = createError<[string]>(ERROR_CODE.conflict, '%s', 409)
 export const IdempotencyKeyReusedError = createError<[string]>(ERROR_CODE.idempotencyKeyReused, '%s', 422)
 export const IdempotencyKeyInProgressError = createError<[string]>(ERROR_CODE.idempotencyKeyInProgress, '%s', 409)
+/** The provider refused the message (its 4xx); the message says why, in the provider's words. */
+export const ProviderError = createError<[string]>(ERROR_CODE.providerError, '%s', 502)
+/** The provider did not answer in time: the message may or may not have been sent. */
+export const ProviderTimeoutError = createError<[string]>(ERROR_CODE.providerTimeout, '%s', 504)
+export const RecipientSuppressedError = createError<[string]>(ERROR_CODE.recipientSuppressed, '%s', 422)
 
 /** Messages the seeds quote word for word (seed 000, "Error Responses"). */
 export const AUTH_MESSAGE = {

@@ -62,6 +62,12 @@ async function errorHandlerPlugin (app: FastifyInstance) {
       return reply.code(status).send(errorEnvelope(code, messageFor(error, status, request)))
     }
 
+    // Upstream answers (502, 504) carry our own message naming the provider: safe and useful to show.
+    if ((status === 502 || status === 504) && error.code && OUR_CODES.has(error.code)) {
+      request.log.warn({ err: error }, 'upstream provider failed')
+      return reply.code(status).send(errorEnvelope(error.code, error.message))
+    }
+
     if (status === 503 || isInfrastructureUnavailable(error)) {
       request.log.warn({ err: error }, 'dependency unavailable')
       const message = error.code === ERROR_CODE.serviceUnavailable ? error.message : 'Service temporarily unavailable, retry with backoff'

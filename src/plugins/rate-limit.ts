@@ -16,6 +16,8 @@ export const RATE_LIMIT_POLICIES = {
   template: [{ max: 25, timeWindow: MINUTE }],
   analytics: [{ max: 50, timeWindow: MINUTE }],
   campaignApi: [{ max: 10, timeWindow: SECOND }, { max: 100, timeWindow: MINUTE }, { max: 1000, timeWindow: HOUR }],
+  /** Mailgun webhooks, per source address; the max is replaced by WEBHOOK_RATE_LIMIT_PER_SECOND. */
+  webhookIngest: [{ max: 500, timeWindow: SECOND }],
 } as const satisfies Record<string, readonly Window[]>
 export type RateLimitPolicy = keyof typeof RATE_LIMIT_POLICIES
 
@@ -42,7 +44,7 @@ async function rateLimitPlugin (app: FastifyInstance) {
     // @fastify/rate-limit runs only the first of several limit hooks per request, so every window is
     // checked through createRateLimit here and the headers are set once, from the tightest answer.
     const windows = RATE_LIMIT_POLICIES[policy].map(window => app.createRateLimit({
-      max: window.max,
+      max: policy === 'webhookIngest' ? config.WEBHOOK_RATE_LIMIT_PER_SECOND : window.max,
       timeWindow: window.timeWindow,
       keyGenerator: (request: FastifyRequest) => `${policy}:${window.timeWindow}:${request.principal?.id ?? request.ip}`,
     }) as unknown as (request: FastifyRequest) => Promise<LimitResult>)

@@ -1,6 +1,7 @@
 // Every route group, registered in order, so prefixes and auth are visible in one place.
 import type { FastifyInstance } from 'fastify'
 import opsRoutes from './ops.routes.ts'
+import outreachRoutes from './outreach.routes.ts'
 import reportsRoutes from './reports.routes.ts'
 
 export interface RouteOptions {
@@ -11,5 +12,6 @@ export interface RouteOptions {
 export default async function routes (app: FastifyInstance, options: RouteOptions) {
   await app.register(opsRoutes)
   if (options.opsOnly) return
+  await app.register(outreachRoutes)
   await app.register(reportsRoutes)
 }

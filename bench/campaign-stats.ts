@@ -1,0 +1,112 @@
+// campaign-stats over millions of stored events: p50/p99 of the API answering from rollups.
+// Usage: node --import tsx bench/campaign-stats.ts [events=5000000] [secondsPerQuery=10]
+import { writeFile, mkdir } from 'node:fs/promises'
+import { createSigner } from 'fast-jwt'
+import pg from 'pg'
+import { runMigrations } from '../src/db/migrate.ts'
+import { createDatabase, dropDatabase, load, machine, REDIS_URL, startProcess } from './lib.ts'
+
+const EVENTS = Number(process.argv[2] ?? 5_000_000)
+const SECONDS = Number(process.argv[3] ?? 10)
+const PORT = 3913
+const SECRET = 'bench-jwt-secret-that-is-at-least-32-characters'
+const PROJECT = 'outreach-bench'
+const TENANT = 'bench-tenant'
+
+const dbName = `outreach_bench_stats_${process.pid}`
+const databaseUrl = await createDatabase(dbName)
+const setup = new pg.Pool({ connectionString: databaseUrl.replace(/\/[^/]+$/, '/postgres'), max: 1 })
+await setup.query(`CREATE DATABASE ${pg.escapeIdentifier(dbName)}`)
+await setup.end()
+const db = new pg.Pool({ connectionString: databaseUrl, max: 2 })
+await runMigrations(db)
+const tenantId = (await db.query('INSERT INTO tenants (name) VALUES ($1) RETURNING id', [TENANT])).rows[0].id as string
+const otherTenantId = (await db.query('INSERT INTO tenants (name) VALUES ($1) RETURNING id', ['bench-other'])).rows[0].id as string
+
+// Events as the webhook stores them: 50 campaigns, 5 tags, a year of timestamps, Mailgun's event mix.
+const loadStarted = performance.now()
+const CHUNK = 500_000
+for (let from = 1; from <= EVENTS; from += CHUNK) {
+  await db.query(`
+    INSERT INTO tracking_events (tenant_id, provider, provider_event_id, provider_message_id, event, recipient, campaign, tags, occurred_at, payload)
+    SELECT CASE WHEN g % 10 = 0 THEN $4::uuid ELSE $3::uuid END, 'mailgun', 'bench-' || g, 'msg-' || (g / 6) || '@mg.example.com',
+      (ARRAY['accepted','delivered','opened','delivered','clicked','opened','accepted','bounced','complained','unsubscribed','accepted','delivered'])[1 + g % 12],
+      'user' || (g % 200000) || '@example.com', 'campaign-' || lpad((g % 50)::text, 2, '0'), ARRAY['tag-' || (g % 5)],
+      timestamptz '2025-01-01 00:00:00Z' + ((g * 7919) % 31536000) * interval '1 second', '{}'::jsonb
+    FROM generate_series($1::bigint, $2::bigint) AS g`, [from, Math.min(EVENTS, from + CHUNK - 1), tenantId, otherTenantId])
+  process.stderr.write(`loaded ${Math.min(EVENTS, from + CHUNK - 1)} events\n`)
+}
+// The rollups ingest maintains event by event, built here in one pass over the same rows.
+await db.query(`
+  INSERT INTO campaign_stats_daily (tenant_id, day, campaign, tag, shard, sent, delivered, opens, clicks, bounces, complaints, unsubscribes)
+  SELECT tenant_id, (occurred_at AT TIME ZONE 'UTC')::date, campaign, t.tag, abs(hashtext(provider_event_id)) % 8,
+    count(*) FILTER (WHERE event = 'accepted'), count(*) FILTER (WHERE event = 'delivered'), count(*) FILTER (WHERE event = 'opened'),
+    count(*) FILTER (WHERE event = 'clicked'), count(*) FILTER (WHERE event = 'bounced'), count(*) FILTER (WHERE event = 'complained'),
+    count(*) FILTER (WHERE event = 'unsubscribed')
+  FROM tracking_events CROSS JOIN LATERAL unnest(array_append(tags, '')) AS t(tag)
+  GROUP BY 1, 2, 3, 4, 5`)
+await db.query(`INSERT INTO outreach_campaigns (tenant_id, name, first_seen_at)
+  SELECT tenant_id, campaign, min(occurred_at) FROM tracking_events GROUP BY 1, 2`)
+await db.query('ANALYZE')
+const loadSeconds = Math.round((performance.now() - loadStarted) / 1000)
+const rollupRows = Number((await db.query('SELECT count(*) AS n FROM campaign_stats_daily')).rows[0].n)
+const expected = (await db.query(`SELECT count(*) FILTER (WHERE event = 'accepted') AS sent, count(*) FILTER (WHERE event = 'delivered') AS delivered,
+  count(*) FILTER (WHERE event = 'opened') AS opens, count(*) FILTER (WHERE event = 'clicked') AS clicks FROM tracking_events WHERE tenant_id = $1`, [tenantId])).rows[0]
+
+const api = await startProcess(['src/main.ts'], {
+  ROLE: 'api',
+  HOST: '127.0.0.1',
+  PORT: String(PORT),
+  DATABASE_URL: databaseUrl,
+  REDIS_URL,
+  REDIS_KEY_PREFIX: `bench-${process.pid}`,
+  LOG_LEVEL: 'warn',
+  JWT_SECRET: SECRET,
+  FIREBASE_PROJECT_ID: PROJECT,
+  DEFAULT_TENANT: TENANT,
+}, `http://127.0.0.1:${PORT}/ready`)
+
+// The analytics limit is 50 per minute per user, so the load rotates over many users of the tenant.
+const sign = createSigner({ key: SECRET, algorithm: 'HS256', iss: `https://securetoken.google.com/${PROJECT}`, aud: PROJECT, expiresIn: 3_600_000 })
+const tokens = Array.from({ length: 2000 }, (_, i) => `Bearer ${sign({ sub: `bench-user-${i}`, email_verified: true, tenant: TENANT })}`)
+let next = 0
+const QUERIES: Record<string, string> = {
+  'whole year, all campaigns': '',
+  'one month (seed example shape)': 'startDate=2025-10-01T00:00:00Z&endDate=2025-10-31T23:59:59Z&limit=100',
+  'one campaign': 'campaignId=campaign-07',
+  'one tag, one quarter': 'tags=tag-3&startDate=2025-04-01T00:00:00Z&endDate=2025-06-30T23:59:59Z',
+}
+
+try {
+  const check = await fetch(`http://127.0.0.1:${PORT}/outreach/campaign-stats`, { headers: { authorization: tokens[tokens.length - 1] as string } })
+  const answered = (await check.json() as { data: Record<string, number> }).data
+  const results: Record<string, unknown> = {}
+  for (const [name, query] of Object.entries(QUERIES)) {
+    results[name] = await load({
+      origin: `http://127.0.0.1:${PORT}`,
+      durationSeconds: SECONDS,
+      connections: 4,
+      makeRequest: () => ({ method: 'GET', path: `/outreach/campaign-stats?${query}`, headers: { authorization: tokens[next++ % tokens.length] as string } }),
+    })
+    delete (results[name] as { okBodies?: unknown }).okBodies
+  }
+  const result = {
+    benchmark: 'campaign-stats',
+    command: `node --import tsx bench/campaign-stats.ts ${EVENTS} ${SECONDS}`,
+    machine: machine(),
+    storedEvents: EVENTS,
+    rollupRows,
+    loadSeconds,
+    totalsMatchEventTable: Number(answered.totalSent) === Number(expected.sent) && Number(answered.delivered) === Number(expected.delivered) &&
+      Number(answered.opens) === Number(expected.opens) && Number(answered.clicks) === Number(expected.clicks),
+    answered: { totalSent: answered.totalSent, delivered: answered.delivered, opens: answered.opens, clicks: answered.clicks },
+    queries: results,
+  }
+  console.log(JSON.stringify(result, null, 2))
+  await mkdir(new URL('results/', import.meta.url), { recursive: true })
+  await writeFile(new URL('results/campaign-stats.json', import.meta.url), JSON.stringify(result, null, 2) + '\n')
+} finally {
+  await api.stop()
+  await db.end()
+  if (!process.env.BENCH_KEEP_DATABASE) await dropDatabase(dbName)
+}

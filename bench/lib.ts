@@ -1,0 +1,160 @@
+// Shared by the benchmarks: machine facts, child processes for servers, a closed- and open-loop HTTP load generator.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { availableParallelism, cpus, totalmem } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import pg from 'pg'
+import { Pool } from 'undici'
+
+export const PG_SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432'
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+export const ROOT = new URL('../', import.meta.url)
+
+export function machine () {
+  return {
+    nproc: availableParallelism(),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    date: new Date().toISOString(),
+  }
+}
+
+export interface Started { child: ChildProcess, stop: () => Promise<void> }
+
+/** Starts a process and waits until `readyUrl` answers 200; stderr is passed through for diagnosis. */
+export async function startProcess (args: string[], env: Record<string, string>, readyUrl: string, anyAnswer = false): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  let exited = false
+  child.on('exit', () => { exited = true })
+  for (let i = 0; i < 300; i++) {
+    if (exited) throw new Error(`${args.join(' ')} exited before it was ready`)
+    try {
+      const res = await fetch(readyUrl)
+      if (res.status === 200 || anyAnswer) break
+    } catch {
+      // not listening yet
+    }
+    await sleep(100)
+    if (i === 299) throw new Error(`${readyUrl} never became ready`)
+  }
+  return {
+    child,
+    async stop () {
+      if (exited) return
+      const done = new Promise(resolve => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await done
+    },
+  }
+}
+
+export async function createDatabase (name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: `${PG_SERVER}/postgres` })
+  await admin.connect()
+  await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)
+  await admin.end()
+  return `${PG_SERVER}/${name}`
+}
+
+export async function dropDatabase (name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: `${PG_SERVER}/postgres` })
+  await admin.connect()
+  await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)
+  await admin.end()
+}
+
+export interface BenchRequest { method: 'GET' | 'POST', path: string, headers?: Record<string, string>, body?: string }
+
+export interface LoadResult {
+  requests: number
+  durationSeconds: number
+  perSecond: number
+  statusCounts: Record<string, number>
+  errors: number
+  latencyMs: { p50: number, p90: number, p99: number, max: number }
+  /** Bodies of 2xx answers, when asked for (to check what the server acknowledged). */
+  okBodies: string[]
+}
+
+function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0
+  return Math.round((sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number) * 100) / 100
+}
+
+export interface LoadOptions {
+  origin: string
+  durationSeconds: number
+  makeRequest: () => BenchRequest
+  /** Closed loop: this many requests in flight, each connection sending its next when its answer is in. */
+  connections?: number
+  /** Open loop: a request every 1/rate seconds whatever the answers (latency at a fixed rate). */
+  rate?: number
+  keepOkBodies?: boolean
+}
+
+/**
+ * Unlike autocannon, which destroys its sockets when the time is up, this lets every request already sent
+ * finish, so "answered 2xx" can be compared exactly with what the server stored.
+ */
+export async function load (options: LoadOptions): Promise<LoadResult> {
+  const pool = new Pool(options.origin, { connections: options.connections ?? 64, pipelining: 1, keepAliveTimeout: 30_000 })
+  const latencies: number[] = []
+  const statusCounts: Record<string, number> = {}
+  const okBodies: string[] = []
+  let errors = 0
+  const started = performance.now()
+  const deadline = started + options.durationSeconds * 1000
+
+  async function one () {
+    const request = options.makeRequest()
+    const t0 = performance.now()
+    try {
+      const res = await pool.request({
+        method: request.method,
+        path: request.path,
+        headers: request.headers ?? {},
+        ...(request.body !== undefined ? { body: request.body } : {}),
+      })
+      const text = await res.body.text()
+      latencies.push(performance.now() - t0)
+      const key = `${Math.floor(res.statusCode / 100)}xx`
+      statusCounts[key] = (statusCounts[key] ?? 0) + 1
+      statusCounts[String(res.statusCode)] = (statusCounts[String(res.statusCode)] ?? 0) + 1
+      if (options.keepOkBodies && res.statusCode < 300) okBodies.push(text)
+    } catch {
+      errors++
+    }
+  }
+
+  if (options.rate) {
+    const interval = 1000 / options.rate
+    const inflight = new Set<Promise<void>>()
+    let next = started
+    while (performance.now() < deadline) {
+      const now = performance.now()
+      if (now < next) await sleep(Math.max(0, next - now))
+      const p = one().finally(() => inflight.delete(p))
+      inflight.add(p)
+      next += interval
+    }
+    await Promise.all(inflight)
+  } else {
+    await Promise.all(Array.from({ length: options.connections ?? 64 }, async () => {
+      while (performance.now() < deadline) await one()
+    }))
+  }
+  const durationSeconds = (performance.now() - started) / 1000
+  await pool.close()
+  latencies.sort((a, b) => a - b)
+  return {
+    requests: latencies.length + errors,
+    durationSeconds: Math.round(durationSeconds * 100) / 100,
+    perSecond: Math.round(latencies.length / durationSeconds),
+    statusCounts,
+    errors,
+    latencyMs: { p50: percentile(latencies, 0.5), p90: percentile(latencies, 0.9), p99: percentile(latencies, 0.99), max: percentile(latencies, 1) },
+    okBodies,
+  }
+}

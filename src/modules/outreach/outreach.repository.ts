@@ -1,0 +1,297 @@
+// SQL for the Outreach API: messages, tracking events with their rollups and suppressions, templates.
+import type { Queryable } from '../../db/pool.ts'
+
+/** Rollup rows per campaign and day are spread over this many shards; readers sum them. */
+export const STAT_SHARDS = 8
+
+export type StatCounter = 'delivered' | 'opens' | 'clicks' | 'bounces' | 'complaints' | 'unsubscribes'
+export type SuppressionReason = 'bounce' | 'complaint' | 'unsubscribe' | 'manual'
+
+export interface NewMessage {
+  tenantId: string
+  senderId: string
+  senderEmail: string | null
+  from: string
+  replyTo: string | null
+  recipients: string[]
+  subject: string | null
+  template: string | null
+  tags: string[]
+  variables: Record<string, unknown>
+  campaign: string
+  provider: string
+}
+
+export interface NewEvent {
+  provider: string
+  providerEventId: string
+  providerMessageId: string | null
+  event: string
+  severity: string | null
+  recipient: string
+  campaign: string
+  tags: string[]
+  occurredAt: Date
+  deliveryStatus: Record<string, unknown> | null
+  clientInfo: Record<string, unknown> | null
+  geolocation: Record<string, unknown> | null
+  url: string | null
+  payload: unknown
+  counter: StatCounter | null
+  /** Mailgun's "accepted": counts as sent only for messages this service did not send (and so did not count). */
+  acceptedElsewhere: boolean
+  suppress: SuppressionReason | null
+}
+
+export interface StatTotals {
+  sent: number
+  delivered: number
+  opens: number
+  clicks: number
+  bounces: number
+  complaints: number
+  unsubscribes: number
+}
+
+export interface CampaignRow { name: string, sent: number, delivered: number, opens: number, clicks: number }
+
+export interface StatsFilter {
+  tenantId: string
+  campaign?: string | undefined
+  fromDay?: string | undefined
+  toDay?: string | undefined
+  tags?: string[] | undefined
+  limit: number
+  offset: number
+}
+
+export interface EventFilter {
+  tenantId: string
+  providerMessageId?: string | undefined
+  recipient?: string | undefined
+  event?: string | undefined
+  from?: Date | undefined
+  to?: Date | undefined
+  limit: number
+  offset: number
+}
+
+export interface StoredEvent {
+  providerMessageId: string | null
+  event: string
+  occurredAt: Date
+  recipient: string
+  tags: string[]
+  deliveryStatus: Record<string, unknown> | null
+  clientInfo: Record<string, unknown> | null
+  geolocation: Record<string, unknown> | null
+  url: string | null
+}
+
+interface EventRow {
+  provider_message_id: string | null
+  event: string
+  occurred_at: Date
+  recipient: string
+  tags: string[]
+  delivery_status: Record<string, unknown> | null
+  client_info: Record<string, unknown> | null
+  geolocation: Record<string, unknown> | null
+  url: string | null
+}
+
+function rowToEvent (row: EventRow): StoredEvent {
+  return {
+    providerMessageId: row.provider_message_id,
+    event: row.event,
+    occurredAt: row.occurred_at,
+    recipient: row.recipient,
+    tags: row.tags,
+    deliveryStatus: row.delivery_status,
+    clientInfo: row.client_info,
+    geolocation: row.geolocation,
+    url: row.url,
+  }
+}
+
+export interface Template { name: string, subject: string, html: string | null, text: string | null }
+
+function randomShard (): number {
+  return Math.floor(Math.random() * STAT_SHARDS)
+}
+
+/** Tags plus '' (the row for all messages), each once: one upsert must not touch a row twice. */
+function rollupTags (tags: string[]): string[] {
+  return [...new Set(['', ...tags])]
+}
+
+export function createOutreachRepository (db: Queryable) {
+  return {
+    async insertMessage (message: NewMessage): Promise<string> {
+      const { rows } = await db.query<{ id: string }>(
+        `INSERT INTO outreach_messages
+           (tenant_id, sender_id, sender_email, from_address, reply_to, recipients, subject, template, tags, variables, campaign, provider, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'sending')
+         RETURNING id`,
+        [message.tenantId, message.senderId, message.senderEmail, message.from, message.replyTo, message.recipients,
+          message.subject, message.template, message.tags, JSON.stringify(message.variables), message.campaign, message.provider])
+      return (rows[0] as { id: string }).id
+    },
+
+    /** Marks the message sent and counts its recipients as sent; run inside withTransaction. */
+    async markSent (messageId: string, providerMessageId: string): Promise<void> {
+      const { rows } = await db.query<{ tenant_id: string, campaign: string, tags: string[], recipients: number, day: string }>(
+        `UPDATE outreach_messages SET status = 'sent', provider_message_id = $2, sent_at = now()
+         WHERE id = $1
+         RETURNING tenant_id, campaign, tags, cardinality(recipients) AS recipients, (sent_at AT TIME ZONE 'UTC')::date::text AS day`,
+        [messageId, providerMessageId])
+      const row = rows[0]
+      if (!row) throw new Error(`message ${messageId} vanished before it could be marked sent`)
+      await db.query(
+        'INSERT INTO outreach_campaigns (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [row.tenant_id, row.campaign])
+      await db.query(
+        `INSERT INTO campaign_stats_daily AS s (tenant_id, day, campaign, tag, shard, sent)
+         SELECT $1, $2::date, $3, tag, $5, $6 FROM unnest($4::text[]) AS t(tag)
+         ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET sent = s.sent + EXCLUDED.sent`,
+        [row.tenant_id, row.day, row.campaign, rollupTags(row.tags), randomShard(), row.recipients])
+    },
+
+    async markFailed (messageId: string, status: 'failed' | 'unknown', error: string): Promise<void> {
+      await db.query('UPDATE outreach_messages SET status = $2, error = $3 WHERE id = $1', [messageId, status, error])
+    },
+
+    /**
+     * Stores a batch of provider events with their rollup increments, campaigns and suppressions in one
+     * statement (atomic, one round trip, one commit). Returns the ids actually inserted: an id already
+     * stored, or repeated within the batch, is stored and counted once. The tenant, campaign and tags come
+     * from the message the event is about when this service sent it; otherwise the event's own.
+     */
+    async recordEvents (events: NewEvent[], defaultTenantId: string): Promise<Set<string>> {
+      const column = <T>(pick: (e: NewEvent) => T) => events.map(pick)
+      const json = (value: unknown) => (value === null ? null : JSON.stringify(value))
+      const { rows } = await db.query<{ provider_event_id: string }>(
+        `WITH input AS (
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::timestamptz[],
+             $9::jsonb[], $10::jsonb[], $11::jsonb[], $12::text[], $13::jsonb[], $14::text[], $15::boolean[], $16::text[], $17::text[])
+             AS i(provider_event_id, provider_message_id, event, severity, recipient, campaign, tags, occurred_at, delivery_status,
+               client_info, geolocation, url, payload, counter, accepted_elsewhere, suppress, provider)
+         ), deduped AS (
+           SELECT DISTINCT ON (provider, provider_event_id) * FROM input ORDER BY provider, provider_event_id
+         ), resolved AS (
+           SELECT d.*, m.id AS message_id, coalesce(m.tenant_id, $18::uuid) AS tenant_id,
+             coalesce(m.campaign, d.campaign) AS resolved_campaign,
+             coalesce(m.tags, ARRAY(SELECT jsonb_array_elements_text(d.tags))) AS resolved_tags
+           FROM deduped d LEFT JOIN outreach_messages m ON m.provider = d.provider AND m.provider_message_id = d.provider_message_id
+         ), ev AS (
+           INSERT INTO tracking_events (tenant_id, provider, provider_event_id, message_id, provider_message_id, event, severity,
+             recipient, campaign, tags, occurred_at, delivery_status, client_info, geolocation, url, payload)
+           SELECT tenant_id, provider, provider_event_id, message_id, provider_message_id, event, severity, recipient, resolved_campaign,
+             resolved_tags, occurred_at, delivery_status, client_info, geolocation, url, payload
+           FROM resolved ORDER BY provider, provider_event_id
+           ON CONFLICT (provider, provider_event_id) DO NOTHING
+           RETURNING provider, provider_event_id, tenant_id, campaign, tags, occurred_at, message_id, recipient
+         ), counted AS (
+           SELECT ev.*, r.counter, r.accepted_elsewhere AND ev.message_id IS NULL AS counts_as_sent, r.suppress
+           FROM ev JOIN resolved r USING (provider, provider_event_id)
+         ), rollup AS (
+           INSERT INTO campaign_stats_daily AS s
+             (tenant_id, day, campaign, tag, shard, sent, delivered, opens, clicks, bounces, complaints, unsubscribes)
+           SELECT c.tenant_id, (c.occurred_at AT TIME ZONE 'UTC')::date AS day, c.campaign, t.tag, $19::smallint,
+             count(*) FILTER (WHERE c.counts_as_sent), count(*) FILTER (WHERE c.counter = 'delivered'),
+             count(*) FILTER (WHERE c.counter = 'opens'), count(*) FILTER (WHERE c.counter = 'clicks'),
+             count(*) FILTER (WHERE c.counter = 'bounces'), count(*) FILTER (WHERE c.counter = 'complaints'),
+             count(*) FILTER (WHERE c.counter = 'unsubscribes')
+           FROM counted c CROSS JOIN LATERAL (SELECT DISTINCT tag FROM unnest(array_append(c.tags, '')) AS u(tag)) AS t
+           WHERE c.counter IS NOT NULL OR c.counts_as_sent
+           GROUP BY c.tenant_id, day, c.campaign, t.tag
+           -- One order for every writer, so two batches touching the same rows queue instead of deadlocking.
+           ORDER BY c.tenant_id, t.tag, day, c.campaign
+           ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET
+             sent = s.sent + EXCLUDED.sent, delivered = s.delivered + EXCLUDED.delivered, opens = s.opens + EXCLUDED.opens,
+             clicks = s.clicks + EXCLUDED.clicks, bounces = s.bounces + EXCLUDED.bounces, complaints = s.complaints + EXCLUDED.complaints,
+             unsubscribes = s.unsubscribes + EXCLUDED.unsubscribes
+         ), campaign AS (
+           INSERT INTO outreach_campaigns (tenant_id, name)
+           SELECT DISTINCT tenant_id, campaign FROM ev ORDER BY tenant_id, campaign
+           ON CONFLICT DO NOTHING
+         ), suppression AS (
+           INSERT INTO suppressions (tenant_id, email, reason, source_event_id)
+           SELECT DISTINCT ON (tenant_id, lower(recipient)) tenant_id, lower(recipient), suppress, provider_event_id
+           FROM counted WHERE suppress IS NOT NULL ORDER BY tenant_id, lower(recipient)
+           ON CONFLICT (tenant_id, email) DO NOTHING
+         )
+         SELECT provider_event_id FROM ev`,
+        [column(e => e.providerEventId), column(e => e.providerMessageId), column(e => e.event), column(e => e.severity),
+          column(e => e.recipient), column(e => e.campaign), column(e => JSON.stringify(e.tags)), column(e => e.occurredAt),
+          column(e => json(e.deliveryStatus)), column(e => json(e.clientInfo)), column(e => json(e.geolocation)), column(e => e.url),
+          column(e => JSON.stringify(e.payload)), column(e => e.counter), column(e => e.acceptedElsewhere), column(e => e.suppress),
+          column(e => e.provider), defaultTenantId, randomShard()])
+      return new Set(rows.map(r => r.provider_event_id))
+    },
+
+    async suppressedAmong (tenantId: string, emails: string[]): Promise<Set<string>> {
+      const { rows } = await db.query<{ email: string }>(
+        'SELECT email FROM suppressions WHERE tenant_id = $1 AND email = ANY($2::text[])',
+        [tenantId, emails.map(e => e.toLowerCase())])
+      return new Set(rows.map(r => r.email))
+    },
+
+    async isSuppressed (tenantId: string, email: string): Promise<SuppressionReason | null> {
+      const { rows } = await db.query<{ reason: SuppressionReason }>(
+        'SELECT reason FROM suppressions WHERE tenant_id = $1 AND email = $2', [tenantId, email.toLowerCase()])
+      return rows[0]?.reason ?? null
+    },
+
+    async campaignStats (filter: StatsFilter): Promise<{ totals: StatTotals, campaigns: CampaignRow[] }> {
+      const tags = filter.tags && filter.tags.length > 0 ? filter.tags : ['']
+      const params = [filter.tenantId, tags, filter.campaign ?? null, filter.fromDay ?? null, filter.toDay ?? null]
+      const where = `tenant_id = $1 AND tag = ANY($2::text[])
+        AND ($3::text IS NULL OR campaign = $3) AND ($4::date IS NULL OR day >= $4) AND ($5::date IS NULL OR day <= $5)`
+      const [totals, campaigns] = await Promise.all([
+        db.query<StatTotals>(
+          `SELECT coalesce(sum(sent), 0)::bigint AS sent, coalesce(sum(delivered), 0)::bigint AS delivered,
+             coalesce(sum(opens), 0)::bigint AS opens, coalesce(sum(clicks), 0)::bigint AS clicks,
+             coalesce(sum(bounces), 0)::bigint AS bounces, coalesce(sum(complaints), 0)::bigint AS complaints,
+             coalesce(sum(unsubscribes), 0)::bigint AS unsubscribes
+           FROM campaign_stats_daily WHERE ${where}`, params),
+        db.query<CampaignRow>(
+          `SELECT s.campaign AS name, sum(s.sent)::bigint AS sent, sum(s.delivered)::bigint AS delivered,
+             sum(s.opens)::bigint AS opens, sum(s.clicks)::bigint AS clicks
+           FROM (SELECT * FROM campaign_stats_daily WHERE ${where}) AS s
+           LEFT JOIN outreach_campaigns AS c ON c.tenant_id = s.tenant_id AND c.name = s.campaign
+           GROUP BY s.campaign, c.first_seen_at ORDER BY c.first_seen_at, s.campaign LIMIT $6 OFFSET $7`, [...params, filter.limit, filter.offset]),
+      ])
+      return { totals: totals.rows[0] as StatTotals, campaigns: campaigns.rows }
+    },
+
+    async listEvents (filter: EventFilter): Promise<{ total: number, events: StoredEvent[] }> {
+      const params = [filter.tenantId, filter.providerMessageId ?? null, filter.recipient?.toLowerCase() ?? null,
+        filter.event ?? null, filter.from ?? null, filter.to ?? null]
+      const where = `tenant_id = $1 AND ($2::text IS NULL OR provider_message_id = $2) AND ($3::text IS NULL OR recipient = $3)
+        AND ($4::text IS NULL OR event = $4) AND ($5::timestamptz IS NULL OR occurred_at >= $5)
+        AND ($6::timestamptz IS NULL OR occurred_at <= $6)`
+      const [count, page] = await Promise.all([
+        db.query<{ total: number }>(`SELECT count(*)::bigint AS total FROM tracking_events WHERE ${where}`, params),
+        db.query<EventRow>(
+          `SELECT provider_message_id, event, occurred_at, recipient, tags, delivery_status, client_info, geolocation, url
+           FROM tracking_events WHERE ${where}
+           ORDER BY occurred_at, id LIMIT $7 OFFSET $8`, [...params, filter.limit, filter.offset]),
+      ])
+      return { total: (count.rows[0] as { total: number }).total, events: page.rows.map(rowToEvent) }
+    },
+
+    async findTemplate (tenantId: string, name: string): Promise<Template | null> {
+      const { rows } = await db.query<Template>(
+        'SELECT name, subject, html, text FROM templates WHERE tenant_id = $1 AND name = $2', [tenantId, name])
+      return rows[0] ?? null
+    },
+
+    async upsertTemplate (tenantId: string, template: Template): Promise<void> {
+      await db.query(
+        `INSERT INTO templates (tenant_id, name, subject, html, text) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant_id, name) DO UPDATE SET subject = EXCLUDED.subject, html = EXCLUDED.html, text = EXCLUDED.text, updated_at = now()`,
+        [tenantId, template.name, template.subject, template.html, template.text])
+    },
+  }
+}
+export type OutreachRepository = ReturnType<typeof createOutreachRepository>

@@ -1,0 +1,310 @@
+// The Outreach API's domain: sends through the configured provider, webhook ingest, statistics and tracking data.
+import Handlebars from 'handlebars'
+import type { Redis } from 'ioredis'
+import type pg from 'pg'
+import type { Logger } from 'pino'
+import type { Config } from '../../config.ts'
+import { withTransaction } from '../../db/transaction.ts'
+import {
+  ProviderError, ProviderTimeoutError, RecipientSuppressedError, ServiceUnavailableError, TemplateError, ValidationError,
+} from '../../errors.ts'
+import type { Metrics } from '../../metrics.ts'
+import type { Principal, PrincipalResolver } from '../auth/principal-resolver.ts'
+import { EmailProviderError, type EmailProvider, type OutgoingEmail, type TrackingSettings } from '../../providers/email-provider.ts'
+import {
+  claimWebhookToken, normalizeFormEvent, normalizeJsonEvent, statCounterFor, suppressionFor, verifyMailgunSignature,
+  type MailgunSignature, type NormalizedEvent,
+} from './mailgun-events.ts'
+import { createEventWriter } from './event-writer.ts'
+import { createOutreachRepository, type StoredEvent } from './outreach.repository.ts'
+import {
+  VARIABLE_NAME, type CampaignStatsQuery, type SendEmailRequest, type SendTemplateEmailRequest, type TrackingDataQuery,
+  type TrackingEvent, type WebhookFormBody, type WebhookJsonBody,
+} from './outreach.schemas.ts'
+
+export const OUTREACH_MESSAGE = {
+  contentRequired: 'Either text or html content is required',
+  emailSent: 'Email sent successfully',
+  templateEmailSent: 'Template email sent successfully',
+  webhookProcessed: 'Webhook processed successfully',
+} as const
+
+/** Campaign of messages that name none: no customVariables.campaign and no tag. */
+export const DEFAULT_CAMPAIGN = 'uncategorized'
+
+export interface OutreachServiceDeps {
+  config: Config
+  pool: pg.Pool
+  redis: Redis
+  logger: Logger
+  metrics: Metrics
+  provider: EmailProvider
+  principals: PrincipalResolver
+}
+
+export interface SendOutcome { messageId: string, providerMessage: string, suppressedRecipients: string[] }
+
+export function campaignOf (variables: Record<string, unknown>, tags: string[]): string {
+  const named = variables.campaign
+  if (typeof named === 'string' && named.trim() !== '') return named.trim()
+  return tags[0] ?? DEFAULT_CAMPAIGN
+}
+
+function recipientList (to: string | string[]): string[] {
+  const list = Array.isArray(to) ? to : [to]
+  return [...new Map(list.map(address => [address.toLowerCase(), address])).values()]
+}
+
+function roundRate (numerator: number, denominator: number): number {
+  return denominator === 0 ? 0 : Math.round((numerator / denominator) * 10_000) / 100
+}
+
+function utcDay (iso: string): string {
+  return new Date(iso).toISOString().slice(0, 10)
+}
+
+function toTrackingEvent (event: StoredEvent): TrackingEvent {
+  return {
+    messageId: event.providerMessageId ?? '',
+    event: event.event,
+    timestamp: event.occurredAt.toISOString(),
+    recipient: event.recipient,
+    ...(event.tags.length > 0 ? { tags: event.tags } : {}),
+    ...(event.deliveryStatus ? { deliveryStatus: event.deliveryStatus } : {}),
+    ...(event.clientInfo ? { clientInfo: event.clientInfo } : {}),
+    ...(event.geolocation ? { geolocation: event.geolocation } : {}),
+    ...(event.url ? { url: event.url } : {}),
+  }
+}
+
+export function createOutreachService (deps: OutreachServiceDeps) {
+  const { config, pool, redis, logger, metrics, provider, principals } = deps
+  const repository = createOutreachRepository(pool)
+  // Events of messages this service did not send belong to the default tenant.
+  const eventWriter = createEventWriter(pool, logger, () => principals.tenantByName(config.DEFAULT_TENANT), {
+    concurrency: Math.max(1, Math.min(4, config.DATABASE_POOL_MAX - 2)),
+  })
+  // Handlebars' own instance, so helpers registered elsewhere never leak into customer templates.
+  const handlebars = Handlebars.create()
+
+  function resolveFrom (from: string | undefined): string {
+    const sender = from ?? config.DEFAULT_FROM_EMAIL
+    if (!sender) throw new ValidationError('from is required: the request names no sender and DEFAULT_FROM_EMAIL is not set')
+    return sender
+  }
+
+  async function dropSuppressed (tenantId: string, recipients: string[]): Promise<{ allowed: string[], suppressed: string[] }> {
+    const suppressedSet = await repository.suppressedAmong(tenantId, recipients)
+    const allowed = recipients.filter(r => !suppressedSet.has(r.toLowerCase()))
+    const suppressed = recipients.filter(r => suppressedSet.has(r.toLowerCase()))
+    if (allowed.length === 0) {
+      throw new RecipientSuppressedError(`Every recipient is on the suppression list (bounced, complained or unsubscribed): ${suppressed.join(', ')}`)
+    }
+    return { allowed, suppressed }
+  }
+
+  /** Records the message, calls the provider, then records the outcome; the HTTP error says what happened. */
+  async function deliver (principal: Principal, email: OutgoingEmail, record: { template: string | null, variables: Record<string, unknown> }): Promise<SendOutcome> {
+    const { allowed, suppressed } = await dropSuppressed(principal.tenantId, email.to)
+    const outgoing = { ...email, to: allowed }
+    const messageRowId = await repository.insertMessage({
+      tenantId: principal.tenantId,
+      senderId: principal.id,
+      senderEmail: principal.email ?? null,
+      from: outgoing.from,
+      replyTo: outgoing.replyTo ?? null,
+      recipients: allowed,
+      subject: outgoing.subject ?? null,
+      template: record.template,
+      tags: outgoing.tags,
+      variables: record.variables,
+      campaign: campaignOf(outgoing.variables, outgoing.tags),
+      provider: provider.name,
+    })
+
+    let result
+    try {
+      result = await provider.send(outgoing)
+    } catch (err) {
+      metrics.emailsFailed.inc({ provider: provider.name })
+      const failure = err instanceof EmailProviderError ? err : new EmailProviderError(provider.name, 'unavailable', (err as Error).message)
+      await repository.markFailed(messageRowId, failure.failure === 'timeout' ? 'unknown' : 'failed', failure.message)
+      switch (failure.failure) {
+        case 'timeout': throw new ProviderTimeoutError(failure.message)
+        case 'template': throw new TemplateError(failure.message)
+        case 'rejected': throw new ProviderError(failure.message)
+        case 'unavailable': throw new ServiceUnavailableError(failure.message)
+      }
+    }
+    metrics.emailsSent.inc({ provider: provider.name })
+    await withTransaction(pool, client => createOutreachRepository(client).markSent(messageRowId, result.id))
+    return { messageId: result.id, providerMessage: result.message, suppressedRecipients: suppressed }
+  }
+
+  function checkVariables (variables: Record<string, string>): void {
+    for (const name of Object.keys(variables)) {
+      if (!VARIABLE_NAME.test(name)) throw new ValidationError(`customVariables name "${name}" must be 1 to 64 letters, digits, _ or -`)
+    }
+  }
+
+  function render (source: string, variables: Record<string, unknown>, escape: boolean, what: string): string {
+    try {
+      return handlebars.compile(source, { noEscape: !escape, strict: false })(variables)
+    } catch (err) {
+      throw new TemplateError(`Template ${what} could not be rendered: ${(err as Error).message}`)
+    }
+  }
+
+  return {
+    async sendEmail (principal: Principal, body: SendEmailRequest): Promise<SendOutcome> {
+      const html = body.html === '' ? undefined : body.html
+      const text = body.text === '' ? undefined : body.text
+      if (html === undefined && text === undefined) throw new ValidationError(OUTREACH_MESSAGE.contentRequired)
+      const variables = body.customVariables ?? {}
+      checkVariables(variables)
+      const tags = [...new Set(body.tags ?? [])]
+      return await deliver(principal, {
+        from: resolveFrom(body.from),
+        to: recipientList(body.to),
+        ...(body.replyTo ? { replyTo: body.replyTo } : {}),
+        subject: body.subject,
+        ...(html !== undefined ? { html } : {}),
+        ...(text !== undefined ? { text } : {}),
+        tags,
+        variables,
+        ...(body.trackingSettings ? { tracking: body.trackingSettings as TrackingSettings } : {}),
+      }, { template: null, variables })
+    },
+
+    async sendTemplateEmail (principal: Principal, body: SendTemplateEmailRequest): Promise<SendOutcome> {
+      const templateVariables = body.templateVariables ?? {}
+      const tags = [...new Set(body.tags ?? [])]
+      const base = {
+        from: resolveFrom(body.from),
+        to: recipientList(body.to),
+        ...(body.replyTo ? { replyTo: body.replyTo } : {}),
+        tags,
+        variables: {},
+        ...(body.trackingSettings ? { tracking: body.trackingSettings as TrackingSettings } : {}),
+      }
+      if (provider.supportsStoredTemplates) {
+        return await deliver(principal, {
+          ...base,
+          ...(body.subject ? { subject: body.subject } : {}),
+          storedTemplate: { name: body.template, variables: templateVariables },
+        }, { template: body.template, variables: templateVariables })
+      }
+      const template = await repository.findTemplate(principal.tenantId, body.template)
+      if (!template) throw new TemplateError(`Template "${body.template}" does not exist`)
+      const subject = body.subject ?? render(template.subject, templateVariables, false, `"${template.name}" subject`)
+      if (/[\r\n]/.test(subject)) throw new TemplateError(`Template "${template.name}" rendered a subject with a line break`)
+      return await deliver(principal, {
+        ...base,
+        subject,
+        ...(template.html !== null ? { html: render(template.html, templateVariables, true, `"${template.name}" html`) } : {}),
+        ...(template.text !== null ? { text: render(template.text, templateVariables, false, `"${template.name}" text`) } : {}),
+      }, { template: body.template, variables: templateVariables })
+    },
+
+    async campaignStats (tenantId: string, query: CampaignStatsQuery) {
+      const tags = query.tags?.flatMap(tag => tag.split(',')).map(tag => tag.trim()).filter(Boolean)
+      if (query.startDate && query.endDate && new Date(query.startDate) > new Date(query.endDate)) {
+        throw new ValidationError('startDate must not be after endDate')
+      }
+      const { totals, campaigns } = await repository.campaignStats({
+        tenantId,
+        campaign: query.campaignId,
+        fromDay: query.startDate ? utcDay(query.startDate) : undefined,
+        toDay: query.endDate ? utcDay(query.endDate) : undefined,
+        tags,
+        limit: query.limit ?? 100,
+        offset: query.offset ?? 0,
+      })
+      return {
+        totalSent: totals.sent,
+        delivered: totals.delivered,
+        opens: totals.opens,
+        clicks: totals.clicks,
+        bounces: totals.bounces,
+        complaints: totals.complaints,
+        unsubscribes: totals.unsubscribes,
+        deliveryRate: roundRate(totals.delivered, totals.sent),
+        openRate: roundRate(totals.opens, totals.delivered),
+        clickRate: roundRate(totals.clicks, totals.opens),
+        campaigns,
+      }
+    },
+
+    async trackingData (tenantId: string, query: TrackingDataQuery) {
+      if (query.startDate && query.endDate && new Date(query.startDate) > new Date(query.endDate)) {
+        throw new ValidationError('startDate must not be after endDate')
+      }
+      const limit = query.limit ?? 100
+      const offset = query.offset ?? 0
+      const { total, events } = await repository.listEvents({
+        tenantId,
+        providerMessageId: query.messageId,
+        recipient: query.recipientEmail,
+        event: query.eventType,
+        from: query.startDate ? new Date(query.startDate) : undefined,
+        to: query.endDate ? new Date(query.endDate) : undefined,
+        limit,
+        offset,
+      })
+      return {
+        events: events.map(toTrackingEvent),
+        pagination: { total, limit, offset, hasMore: offset + events.length < total },
+      }
+    },
+
+    /** Verifies, normalizes and stores one Mailgun webhook; resolves only once the event is committed. */
+    async ingestMailgunWebhook (body: WebhookJsonBody | WebhookFormBody, format: 'json' | 'form'): Promise<{ eventId: string, eventType: string, stored: boolean }> {
+      const signingKey = config.MAILGUN_WEBHOOK_SIGNING_KEY
+      if (!signingKey) throw new ServiceUnavailableError('Webhook signing key is not configured (MAILGUN_WEBHOOK_SIGNING_KEY)')
+      const signature: MailgunSignature = format === 'json'
+        ? (body as WebhookJsonBody).signature
+        : { timestamp: (body as WebhookFormBody).timestamp, token: (body as WebhookFormBody).token, signature: (body as WebhookFormBody).signature }
+      const tolerance = config.MAILGUN_WEBHOOK_TOLERANCE_SECONDS
+      verifyMailgunSignature(signature, signingKey, tolerance)
+      const event: NormalizedEvent = format === 'json' ? normalizeJsonEvent(body as WebhookJsonBody) : normalizeFormEvent(body as WebhookFormBody)
+      await claimWebhookToken(redis, config.REDIS_KEY_PREFIX, signature.token, event.id, tolerance * 2)
+
+      const stored = await eventWriter.record({
+        provider: 'mailgun',
+        providerEventId: event.id,
+        providerMessageId: event.providerMessageId,
+        event: event.type,
+        severity: event.severity,
+        recipient: event.recipient,
+        campaign: campaignOf(event.userVariables, event.tags),
+        tags: [...new Set(event.tags)].slice(0, 10),
+        occurredAt: event.occurredAt,
+        deliveryStatus: event.deliveryStatus,
+        clientInfo: event.clientInfo,
+        geolocation: event.geolocation,
+        url: event.url,
+        payload: event.payload,
+        counter: statCounterFor(event.type),
+        acceptedElsewhere: event.type === 'accepted',
+        suppress: suppressionFor(event.type),
+      })
+      if (!stored) logger.debug({ eventId: event.id }, 'duplicate webhook event ignored')
+      return { eventId: event.id, eventType: event.type, stored }
+    },
+
+    /** Local templates for providers without stored templates (smtp, ses, log). */
+    async saveTemplate (tenantId: string, template: { name: string, subject: string, html?: string, text?: string }): Promise<void> {
+      if (template.html === undefined && template.text === undefined) throw new ValidationError(OUTREACH_MESSAGE.contentRequired)
+      for (const [part, source] of [['subject', template.subject], ['html', template.html], ['text', template.text]] as const) {
+        if (source === undefined) continue
+        try {
+          handlebars.precompile(source)
+        } catch (err) {
+          throw new TemplateError(`Template ${part} does not compile: ${(err as Error).message}`)
+        }
+      }
+      await repository.upsertTemplate(tenantId, { name: template.name, subject: template.subject, html: template.html ?? null, text: template.text ?? null })
+    },
+  }
+}
+export type OutreachService = ReturnType<typeof createOutreachService>

@@ -1,0 +1,74 @@
+// SMTP through a pooled nodemailer transport (SMTP_SERVER, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD).
+import nodemailer from 'nodemailer'
+import type { Config } from '../config.ts'
+import { bareMessageId, EmailProviderError, type EmailProvider, type OutgoingEmail, type SendResult } from './email-provider.ts'
+
+interface SmtpError { code?: unknown, responseCode?: unknown, response?: unknown, message?: unknown }
+
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ETIMEOUT'])
+
+/** Custom variables travel in one header, as JSON, where no provider field exists for them. */
+export const VARIABLES_HEADER = 'X-Outreach-Variables'
+export const TAGS_HEADER = 'X-Outreach-Tags'
+
+export function createSmtpProvider (config: Config): EmailProvider {
+  if (!config.SMTP_SERVER) throw new Error('SMTP_SERVER is required for the smtp provider')
+  const timeout = config.EMAIL_PROVIDER_TIMEOUT_MS
+  const transport = nodemailer.createTransport({
+    pool: true,
+    maxConnections: config.SMTP_POOL_SIZE,
+    host: config.SMTP_SERVER,
+    port: config.SMTP_PORT,
+    secure: config.SMTP_SECURE,
+    ...(config.SMTP_USERNAME && config.SMTP_PASSWORD ? { auth: { user: config.SMTP_USERNAME, pass: config.SMTP_PASSWORD } } : {}),
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    socketTimeout: timeout,
+  })
+
+  function translate (err: unknown): EmailProviderError {
+    const e = err as SmtpError
+    const code = typeof e.code === 'string' ? e.code : ''
+    const responseCode = typeof e.responseCode === 'number' ? e.responseCode : undefined
+    const said = typeof e.response === 'string' ? e.response : typeof e.message === 'string' ? e.message : String(err)
+    if (TIMEOUT_CODES.has(code) || /timeout/i.test(said)) {
+      return new EmailProviderError('smtp', 'timeout', `SMTP server did not answer within ${timeout} ms; the message may or may not have been sent`)
+    }
+    // Our credentials, not the message: an operator has to fix SMTP_USERNAME/SMTP_PASSWORD.
+    if (code === 'EAUTH') return new EmailProviderError('smtp', 'unavailable', `SMTP server refused the configured credentials: ${said}`, responseCode)
+    // SMTP 5xx is a permanent refusal; 4xx asks to try again later.
+    if (responseCode !== undefined && responseCode >= 500) return new EmailProviderError('smtp', 'rejected', `SMTP server rejected the message (${responseCode}): ${said}`, responseCode)
+    if (responseCode !== undefined) return new EmailProviderError('smtp', 'unavailable', `SMTP server deferred the message (${responseCode}): ${said}`, responseCode)
+    return new EmailProviderError('smtp', 'unavailable', `SMTP server could not be used (${code || 'error'}): ${said}`)
+  }
+
+  return {
+    name: 'smtp',
+    supportsStoredTemplates: false,
+    async send (email: OutgoingEmail): Promise<SendResult> {
+      const headers: Record<string, string> = {}
+      if (Object.keys(email.variables).length > 0) headers[VARIABLES_HEADER] = JSON.stringify(email.variables)
+      if (email.tags.length > 0) headers[TAGS_HEADER] = email.tags.join(', ')
+      try {
+        const info = await transport.sendMail({
+          from: email.from,
+          to: email.to,
+          ...(email.replyTo ? { replyTo: email.replyTo } : {}),
+          subject: email.subject ?? '',
+          ...(email.html !== undefined ? { html: email.html } : {}),
+          ...(email.text !== undefined ? { text: email.text } : {}),
+          headers,
+        })
+        if (info.rejected.length > 0 && info.accepted.length === 0) {
+          throw Object.assign(new Error(`every recipient was refused: ${info.rejected.join(', ')}`), { responseCode: 550 })
+        }
+        return { id: bareMessageId(info.messageId), message: info.response }
+      } catch (err) {
+        throw translate(err)
+      }
+    },
+    async close () {
+      transport.close()
+    },
+  }
+}

@@ -1,0 +1,120 @@
+// Outreach API (seed 000): sends, Mailgun webhook ingest, campaign statistics and tracking data.
+import formbody from '@fastify/formbody'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { Principal } from '../modules/auth/principal-resolver.ts'
+import {
+  CampaignStatsQuerySchema, TrackingDataQuerySchema, TrackingDataResponseSchema, WebhookFormBodySchema,
+  WebhookJsonBodySchema, WebhookResponseSchema,
+  type CampaignStatsQuery, type SendEmailRequest, type SendTemplateEmailRequest, type TrackingDataQuery,
+  type WebhookFormBody, type WebhookJsonBody,
+} from '../modules/outreach/outreach.schemas.ts'
+import { OUTREACH_MESSAGE, type SendOutcome } from '../modules/outreach/outreach.service.ts'
+import { errorResponses, stamp } from '../schemas.ts'
+
+const BEARER = [{ BearerAuth: [] }]
+// Shared components (added in app.ts), referenced so the OpenAPI document names them as seed 000 does.
+const SendEmailRequestRef = Type.Ref('SendEmailRequest')
+const SendTemplateEmailRequestRef = Type.Ref('SendTemplateEmailRequest')
+const EmailResponseRef = Type.Ref('EmailResponse')
+const CampaignStatsResponseRef = Type.Ref('CampaignStatsResponse')
+
+function principalOf (request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error('outreach route reached without an authenticated principal')
+  return request.principal
+}
+
+function emailResponse (message: string, outcome: SendOutcome) {
+  return stamp({
+    success: true as const,
+    message,
+    messageId: outcome.messageId,
+    data: { id: outcome.messageId, message: outcome.providerMessage },
+    ...(outcome.suppressedRecipients.length > 0 ? { suppressedRecipients: outcome.suppressedRecipients } : {}),
+  })
+}
+
+export default async function outreachRoutes (app: FastifyInstance) {
+  const { outreach } = app.deps
+
+  app.post<{ Body: SendEmailRequest }>('/outreach/send-email', {
+    onRequest: app.authenticate.user,
+    preHandler: app.limits.send,
+    schema: {
+      tags: ['Email Sending'],
+      summary: 'Send individual email',
+      description: 'Send one message to up to 50 recipients through the configured provider (Mailgun, SMTP, SES or log). Rate limit: 25 per minute per user.',
+      security: BEARER,
+      body: SendEmailRequestRef,
+      response: { 200: EmailResponseRef, ...errorResponses(400, 401, 403, 422, 429, 500, 502, 503, 504) },
+    },
+  }, async (request) => emailResponse(OUTREACH_MESSAGE.emailSent, await outreach.sendEmail(principalOf(request), request.body)))
+
+  app.post<{ Body: SendTemplateEmailRequest }>('/outreach/send-template-email', {
+    onRequest: app.authenticate.user,
+    preHandler: app.limits.template,
+    schema: {
+      tags: ['Email Sending'],
+      summary: 'Send template-based email',
+      description: 'Mailgun stored templates with templateVariables when EMAIL_PROVIDER=mailgun; templates stored here, rendered with Handlebars (HTML-escaped variables), for the other providers. An unknown template is 422 TEMPLATE_ERROR. Rate limit: 25 per minute per user.',
+      security: BEARER,
+      body: SendTemplateEmailRequestRef,
+      response: { 200: EmailResponseRef, ...errorResponses(400, 401, 403, 422, 429, 500, 502, 503, 504) },
+    },
+  }, async (request) => emailResponse(OUTREACH_MESSAGE.templateEmailSent, await outreach.sendTemplateEmail(principalOf(request), request.body)))
+
+  app.get<{ Querystring: CampaignStatsQuery }>('/outreach/campaign-stats', {
+    onRequest: app.authenticate.user,
+    preHandler: app.limits.analytics,
+    schema: {
+      tags: ['Analytics'],
+      summary: 'Get campaign statistics',
+      description: 'Totals, rates and per-campaign counts from rollups kept as events arrive. Rate limit: 50 per minute per user.',
+      security: BEARER,
+      querystring: CampaignStatsQuerySchema,
+      response: { 200: CampaignStatsResponseRef, ...errorResponses(400, 401, 403, 429) },
+    },
+  }, async (request) => stamp({ success: true as const, data: await outreach.campaignStats(principalOf(request).tenantId, request.query) }))
+
+  app.get<{ Querystring: TrackingDataQuery }>('/outreach/tracking-data', {
+    onRequest: app.authenticate.user,
+    preHandler: app.limits.analytics,
+    schema: {
+      tags: ['Analytics'],
+      summary: 'Get message tracking data',
+      description: 'Provider events for the caller\'s tenant, oldest first, with delivery status, client and location details. Rate limit: 50 per minute per user.',
+      security: BEARER,
+      querystring: TrackingDataQuerySchema,
+      response: { 200: TrackingDataResponseSchema, ...errorResponses(400, 401, 403, 429) },
+    },
+  }, async (request) => stamp({ success: true as const, data: await outreach.trackingData(principalOf(request).tenantId, request.query) }))
+
+  // Form bodies are accepted on the webhook only (Mailgun's legacy format), so the parser lives in this scope.
+  await app.register(async function webhookScope (scope) {
+    await scope.register(formbody)
+    // Mailgun posts JSON or a form; anything else is 415, not a string reaching the handler.
+    scope.removeContentTypeParser('text/plain')
+    scope.post('/outreach/webhook', {
+      preHandler: scope.limits.webhookIngest,
+      schema: {
+        tags: ['Webhooks'],
+        summary: 'Mailgun webhook endpoint',
+        description: 'Mailgun events, signed with MAILGUN_WEBHOOK_SIGNING_KEY (HMAC-SHA256 of timestamp+token). Each event is stored once; a 200 means it is committed. Permanent failures, complaints and unsubscribes suppress the address.',
+        security: [],
+        body: {
+          content: {
+            'application/json': { schema: WebhookJsonBodySchema },
+            'application/x-www-form-urlencoded': { schema: WebhookFormBodySchema },
+          },
+        },
+        response: { 200: WebhookResponseSchema, ...errorResponses(400, 401, 415, 429, 503) },
+      },
+    }, async (request) => {
+      const isForm = request.headers['content-type']?.startsWith('application/x-www-form-urlencoded') ?? false
+      const result = isForm
+        ? await outreach.ingestMailgunWebhook(request.body as WebhookFormBody, 'form')
+        : await outreach.ingestMailgunWebhook(request.body as WebhookJsonBody, 'json')
+      return stamp({ success: true as const, message: OUTREACH_MESSAGE.webhookProcessed, eventId: result.eventId, eventType: result.eventType })
+    })
+  })
+}

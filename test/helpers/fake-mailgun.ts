@@ -1,0 +1,74 @@
+// A fake Mailgun messages API over real HTTP: parses the multipart form mailgun.js sends, answers like Mailgun.
+import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export interface ReceivedMessage {
+  domain: string
+  /** Basic auth as sent: user and password. */
+  auth: { user: string, password: string }
+  fields: Record<string, string[]>
+}
+
+/** ok: accept; fail: answer status with body; hang: never answer (to exercise client timeouts). */
+export type FakeMailgunMode = { kind: 'ok' } | { kind: 'fail', status: number, body: unknown } | { kind: 'hang' }
+
+export interface FakeMailgun {
+  url: string
+  received: ReceivedMessage[]
+  /** Stored templates the fake knows; others are refused the way Mailgun refuses them. */
+  templates: Set<string>
+  mode: FakeMailgunMode
+  close: () => Promise<void>
+}
+
+async function readBody (request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of request) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+function json (response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+}
+
+export async function startFakeMailgun (port = 0): Promise<FakeMailgun> {
+  const fake: Omit<FakeMailgun, 'url' | 'close'> = { received: [], templates: new Set(), mode: { kind: 'ok' } }
+
+  const server = createServer((request, response) => {
+    (async () => {
+      const match = /^\/v3\/([^/]+)\/messages$/.exec(request.url ?? '')
+      if (request.method !== 'POST' || !match) return json(response, 404, { message: 'Not Found' })
+      const [user = '', password = ''] = Buffer.from((request.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':')
+      const raw = await readBody(request)
+      // undici's multipart parser reads the form exactly as a real HTTP server would.
+      const form = await new Response(raw, { headers: { 'content-type': request.headers['content-type'] ?? '' } }).formData()
+      const fields: Record<string, string[]> = {}
+      for (const [name, value] of form.entries()) (fields[name] ??= []).push(typeof value === 'string' ? value : await value.text())
+
+      const mode = fake.mode
+      if (mode.kind === 'hang') return
+      if (mode.kind === 'fail') return json(response, mode.status, mode.body)
+      if (user !== 'api' || !password) return json(response, 401, { message: 'Invalid private key' })
+      if (!fields.from?.[0] || !fields.to?.length) return json(response, 400, { message: "'from' and 'to' parameters are missing" })
+      const template = fields.template?.[0]
+      if (template !== undefined && !fake.templates.has(template)) return json(response, 400, { message: `template not found: ${template}` })
+      if (template === undefined && !fields.html && !fields.text) return json(response, 400, { message: "Need at least one of 'text' or 'html' parameters specified" })
+
+      const domain = decodeURIComponent(match[1] as string)
+      fake.received.push({ domain, auth: { user, password }, fields })
+      const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14)
+      json(response, 200, { id: `<${stamp}.${randomBytes(6).toString('hex')}@${domain}>`, message: 'Queued. Thank you.' })
+    })().catch((err: unknown) => json(response, 500, { message: String(err) }))
+  })
+
+  await new Promise<void>(resolve => server.listen(port, '127.0.0.1', resolve))
+  const { port: bound } = server.address() as AddressInfo
+  return Object.assign(fake, {
+    url: `http://127.0.0.1:${bound}`,
+    async close () {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    },
+  })
+}
