@@ -15,6 +15,7 @@ import { createPrincipalResolver, type PrincipalResolver } from './modules/auth/
 import { fetchSecretString } from './aws/secrets-manager.ts'
 import { createKeyPairLoader } from './modules/reports/cloudfront-signer.ts'
 import { createReportsService, type ReportsService } from './modules/reports/reports.service.ts'
+import { createReportMailService, type ReportMailService } from './modules/reports/report-mail.service.ts'
 import { createOutreachService, type OutreachService } from './modules/outreach/outreach.service.ts'
 import { createEmailProvider, type EmailProvider } from './providers/email-provider.ts'
 
@@ -29,6 +30,7 @@ export interface Dependencies {
   idempotency: IdempotencyRepository
   principals: PrincipalResolver
   reports: ReportsService
+  reportMail: ReportMailService
   /** Outreach API (seed 000): the provider chosen by EMAIL_PROVIDER and the service using it. */
   emailProvider: EmailProvider
   outreach: OutreachService
@@ -52,6 +54,17 @@ export async function createDependencies (config: Config, overrides: DependencyO
   const metrics = createMetrics(() => Object.values(queues))
   const principals = createPrincipalResolver(pool)
   const emailProvider = await createEmailProvider(config, logger)
+  const outreach = createOutreachService({ config, pool, redis, logger, metrics, provider: emailProvider, principals })
+  const reports = createReportsService({
+    domain: config.CLOUDFRONT_DOMAIN,
+    keyTemplate: config.REPORT_KEY_TEMPLATE,
+    defaultDays: config.REPORT_LINK_TTL_DAYS,
+    loadKeyPair: createKeyPairLoader({
+      keyPairId: config.CLOUDFRONT_KEY_PAIR_ID,
+      privateKey: config.CLOUDFRONT_PRIVATE_KEY,
+      readSecret: () => fetchSecretString(config.CLOUDFRONT_PRIVATE_KEY_SECRET_NAME, { region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL }),
+    }),
+  })
   return {
     config,
     logger,
@@ -63,17 +76,9 @@ export async function createDependencies (config: Config, overrides: DependencyO
     idempotency: createIdempotencyRepository(pool),
     principals,
     emailProvider,
-    outreach: createOutreachService({ config, pool, redis, logger, metrics, provider: emailProvider, principals }),
-    reports: createReportsService({
-      domain: config.CLOUDFRONT_DOMAIN,
-      keyTemplate: config.REPORT_KEY_TEMPLATE,
-      defaultDays: config.REPORT_LINK_TTL_DAYS,
-      loadKeyPair: createKeyPairLoader({
-        keyPairId: config.CLOUDFRONT_KEY_PAIR_ID,
-        privateKey: config.CLOUDFRONT_PRIVATE_KEY,
-        readSecret: () => fetchSecretString(config.CLOUDFRONT_PRIVATE_KEY_SECRET_NAME, { region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL }),
-      }),
-    }),
+    outreach,
+    reports,
+    reportMail: createReportMailService({ outreach, reports }),
   }
 }
 

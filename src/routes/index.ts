@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import opsRoutes from './ops.routes.ts'
 import outreachRoutes from './outreach.routes.ts'
 import reportsRoutes from './reports.routes.ts'
+import sendMailRoutes from './send-mail.routes.ts'
 
 export interface RouteOptions {
   /** ROLE=worker serves only the ops endpoints (health checks and metrics for the container). */
@@ -14,4 +15,5 @@ export default async function routes (app: FastifyInstance, options: RouteOption
   if (options.opsOnly) return
   await app.register(outreachRoutes)
   await app.register(reportsRoutes)
+  await app.register(sendMailRoutes)
 }
