@@ -12,6 +12,7 @@ import { QUEUE } from './workers/queue-names.ts'
 import { createApiKeysService, type ApiKeysService } from './modules/api-keys/api-keys.service.ts'
 import { createIdempotencyRepository, type IdempotencyRepository } from './modules/idempotency/idempotency.repository.ts'
 import { createPrincipalResolver, type PrincipalResolver } from './modules/auth/principal-resolver.ts'
+import { createTemplatesService, type TemplatesService } from './modules/templates/templates.service.ts'
 
 export interface Dependencies {
   config: Config
@@ -23,6 +24,7 @@ export interface Dependencies {
   apiKeys: ApiKeysService
   idempotency: IdempotencyRepository
   principals: PrincipalResolver
+  templates: TemplatesService
 }
 
 export interface DependencyOverrides {
@@ -51,6 +53,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
     apiKeys: createApiKeysService(pool),
     idempotency: createIdempotencyRepository(pool),
     principals: createPrincipalResolver(pool),
+    templates: createTemplatesService(pool),
   }
 }
 
