@@ -12,6 +12,7 @@ import { QUEUE } from './workers/queue-names.ts'
 import { createApiKeysService, type ApiKeysService } from './modules/api-keys/api-keys.service.ts'
 import { createIdempotencyRepository, type IdempotencyRepository } from './modules/idempotency/idempotency.repository.ts'
 import { createPrincipalResolver, type PrincipalResolver } from './modules/auth/principal-resolver.ts'
+import { createContactsService, type ContactsService } from './modules/contacts/contacts.service.ts'
 import { createTemplatesService, type TemplatesService } from './modules/templates/templates.service.ts'
 
 export interface Dependencies {
@@ -25,6 +26,7 @@ export interface Dependencies {
   idempotency: IdempotencyRepository
   principals: PrincipalResolver
   templates: TemplatesService
+  contacts: ContactsService
 }
 
 export interface DependencyOverrides {
@@ -54,6 +56,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
     idempotency: createIdempotencyRepository(pool),
     principals: createPrincipalResolver(pool),
     templates: createTemplatesService(pool),
+    contacts: createContactsService(pool),
   }
 }
 

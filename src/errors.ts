@@ -43,6 +43,8 @@ export const NotFoundError = createError<[string]>(ERROR_CODE.notFound, '%s', 40
 export const ConflictError = createError<[string]>(ERROR_CODE.conflict, '%s', 409)
 export const IdempotencyKeyReusedError = createError<[string]>(ERROR_CODE.idempotencyKeyReused, '%s', 422)
 export const IdempotencyKeyInProgressError = createError<[string]>(ERROR_CODE.idempotencyKeyInProgress, '%s', 409)
+export const PayloadTooLargeError = createError<[string]>(ERROR_CODE.payloadTooLarge, '%s', 413)
+export const UnsupportedMediaTypeError = createError<[string]>(ERROR_CODE.unsupportedMediaType, '%s', 415)
 
 /** Messages the seeds quote word for word (seed 000, "Error Responses"). */
 export const AUTH_MESSAGE = {

@@ -1,6 +1,8 @@
 // Every route group, registered in order, so prefixes and auth are visible in one place.
 import type { FastifyInstance } from 'fastify'
+import contactsRoutes from './contacts.routes.ts'
 import opsRoutes from './ops.routes.ts'
+import seedContactsRoutes from './seed-contacts.routes.ts'
 import templatesRoutes from './templates.routes.ts'
 
 export interface RouteOptions {
@@ -12,4 +14,6 @@ export default async function routes (app: FastifyInstance, options: RouteOption
   await app.register(opsRoutes)
   if (options.opsOnly) return
   await app.register(templatesRoutes, { prefix: '/api/v1/templates' })
+  await app.register(contactsRoutes, { prefix: '/api/v1/contacts' })
+  await app.register(seedContactsRoutes)
 }
