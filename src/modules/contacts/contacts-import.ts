@@ -108,7 +108,10 @@ export function createContactsImporter (pool: pg.Pool) {
       // The request is piped in rather than put in the pipeline: a failed pipeline destroys its streams, and a
       // destroyed request socket could not carry the 413 or 400 answer back.
       const forwardAbort = (err: Error) => limit.destroy(err)
+      // A client that goes away mid-upload must end the transaction, not leave it waiting for the rest.
+      const forwardClose = () => { if (!body.readableEnded) limit.destroy(new Error('the request closed before its body ended')) }
       body.once('error', forwardAbort)
+      body.once('close', forwardClose)
       body.pipe(limit)
       await pipeline(limit, parser, async (records: AsyncIterable<{ record: Record<string, string | undefined>, info: { lines: number } }>) => {
         for await (const { record, info } of records) {
@@ -128,7 +131,11 @@ export function createContactsImporter (pool: pg.Pool) {
         }
       }).finally(() => {
         body.unpipe(limit)
+        // Like Fastify's own body reader after a 413: the rest of a refused upload is read and dropped, so the
+        // request ends and its connection can carry the answer and close (or serve the next request).
+        if (!body.readableEnded) body.resume()
         body.off('error', forwardAbort)
+        body.off('close', forwardClose)
       })
       if (!sawHeader) throw new ValidationError('CSV is empty: the first line must be a header with an email column')
       await flush()
