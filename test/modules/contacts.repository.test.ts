@@ -1,6 +1,8 @@
 // What the campaign engine uses: subscribed contacts streamed in batches, send history, statuses.
 import t from 'tap'
 import { createContactsRepository } from '../../src/modules/contacts/contacts.repository.ts'
+import { templateDataOf } from '../../src/modules/contacts/contacts.service.ts'
+import { renderTemplate } from '../../src/modules/templates/template-engine.ts'
 import { createTenantsRepository } from '../../src/modules/tenants/tenants.repository.ts'
 import { buildDependencies, uniqueName } from '../helpers/build.ts'
 
@@ -75,5 +77,15 @@ t.test('contacts repository', async (t) => {
     t.equal(await contacts.setStatus(tenantA, 'stranger@example.com', 'bounced'), false)
     t.equal((await contacts.findByEmail(tenantA, 'c00@example.com'))?.status, 'bounced')
     t.equal((await contacts.findByEmail(tenantB, 'c00@example.com'))?.status, 'subscribed', 'per tenant')
+  })
+
+  t.test('templateDataOf: seed 002 and seed 003 templates both read a stored contact', async (t) => {
+    const contact = await contacts.insert(tenantA, { email: 'vars@example.com', firstName: 'John', attributes: { plan: 'pro', email: 'spoofed' } })
+    const rendered = renderTemplate({
+      subject: 'Welcome {{first_name}}!',
+      html: '<h1>Hello {{firstName}}</h1>{{plan}} {{email}} [{{lastName}}]',
+    }, templateDataOf(contact))
+    t.equal(rendered.subject, 'Welcome John!')
+    t.equal(rendered.html, '<h1>Hello John</h1>pro vars@example.com []', 'attributes never override the contact\'s own fields')
   })
 })

@@ -1,6 +1,7 @@
 // /api/v1/contacts CRUD, pages, search, duplicates, tenants and scopes; seed 003's GET/POST /contacts.
+import { createSigner } from 'fast-jwt'
 import t from 'tap'
-import { build } from '../helpers/build.ts'
+import { build, TEST_JWT_SECRET, TEST_PROJECT_ID, uniqueName } from '../helpers/build.ts'
 import { assertError, caller } from '../helpers/api.ts'
 
 const SEED_FIELDS = ['company', 'created_at', 'email', 'email_count', 'first_name', 'last_campaign', 'last_email_sent', 'last_name']
@@ -163,6 +164,37 @@ t.test('contacts', async (t) => {
     assertError(t, await templatesOnly.request('GET', '/contacts'), 403, 'INSUFFICIENT_PERMISSIONS')
     assertError(t, await app.inject({ method: 'GET', url: '/contacts' }), 401, 'INVALID_API_KEY')
   })
+})
+
+t.test('Idempotency-Key on POST /api/v1/contacts replays the first answer', async (t) => {
+  const app = await build(t)
+  const c = await caller(app, ['contacts.read', 'contacts.write'])
+  const headers = { 'idempotency-key': 'create-ann-1' }
+  const first = await c.request('POST', '/api/v1/contacts', { email: 'ann@example.com' }, headers)
+  const second = await c.request('POST', '/api/v1/contacts', { email: 'ann@example.com' }, headers)
+  t.equal(first.statusCode, 201)
+  t.equal(second.statusCode, 201, 'a retry is not a 409')
+  t.equal(second.headers['idempotent-replayed'], 'true')
+  t.same(second.json(), first.json())
+})
+
+t.test('/api/v1/contacts takes a Bearer token whose scope claim holds the scope (seed 002 OAuth2)', async (t) => {
+  const app = await build(t)
+  const now = Math.floor(Date.now() / 1000)
+  const tenant = uniqueName('oauth')
+  const sign = (scope: string) => createSigner({ key: TEST_JWT_SECRET, algorithm: 'HS256' })({
+    iss: `https://securetoken.google.com/${TEST_PROJECT_ID}`, aud: TEST_PROJECT_ID, sub: 'client-1', iat: now, exp: now + 600, scope, tenant,
+  })
+  const created = await app.inject({
+    method: 'POST', url: '/api/v1/contacts', headers: { authorization: `Bearer ${sign('contacts.write')}` }, payload: { email: 'o@example.com' },
+  })
+  t.equal(created.statusCode, 201)
+  const listed = await app.inject({ method: 'GET', url: '/api/v1/contacts', headers: { authorization: `Bearer ${sign('contacts.read')}` } })
+  t.same(listed.json().contacts.map((x: { email: string }) => x.email), ['o@example.com'], 'in the tenant the token names')
+  const denied = await app.inject({ method: 'GET', url: '/api/v1/contacts', headers: { authorization: `Bearer ${sign('contacts.write')}` } })
+  assertError(t, denied, 403, 'INSUFFICIENT_PERMISSIONS')
+  const seedRoute = await app.inject({ method: 'GET', url: '/contacts', headers: { authorization: `Bearer ${sign('contacts.read')}` } })
+  assertError(t, seedRoute, 401, 'INVALID_API_KEY')
 })
 
 t.test('seed 003 GET/POST /contacts', async (t) => {

@@ -163,3 +163,19 @@ export function createContactsService (pool: pg.Pool) {
   }
 }
 export type ContactsService = ReturnType<typeof createContactsService>
+
+/**
+ * The variables a campaign renders for a contact: its attributes, then its fields under seed 003's names
+ * ({{first_name}}) and seed 002's ({{firstName}}), so both seeds' templates read the same contact.
+ */
+export function templateDataOf (contact: ContactRecord): Record<string, unknown> {
+  return {
+    ...contact.attributes,
+    email: contact.email,
+    first_name: contact.firstName ?? '',
+    last_name: contact.lastName ?? '',
+    company: contact.company ?? '',
+    firstName: contact.firstName ?? '',
+    lastName: contact.lastName ?? '',
+  }
+}

@@ -11,6 +11,13 @@ const TemplateContent = {
   text: Type.Optional(Nullable(Type.String({ maxLength: 1_000_000, description: 'Plain-text part; variables are inserted as they are' }))),
 }
 
+/** A campaign's inline `template` (seed 002): validate it with validateTemplate before storing the campaign. */
+export const InlineTemplateSchema = Type.Object({
+  html: Type.Optional(Type.String({ maxLength: 1_000_000, description: 'HTML part; variables are HTML-escaped' })),
+  text: Type.Optional(Type.String({ maxLength: 1_000_000, description: 'Plain-text part' })),
+}, { description: 'Handlebars; html or text is required' })
+export type InlineTemplate = Static<typeof InlineTemplateSchema>
+
 export const CreateTemplateBodySchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200, description: 'Unique among the tenant\'s templates' }),
   description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
