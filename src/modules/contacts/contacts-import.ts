@@ -94,15 +94,24 @@ export function createContactsImporter (pool: pg.Pool) {
       let batch: PendingRow[] = []
       const inBatch = new Set<string>()
 
-      const flush = async () => {
-        const written = await contacts.importBatch(tenantId, batch.map(p => p.row))
+      const write = async (rows: PendingRow[]) => {
+        const written = await contacts.importBatch(tenantId, rows.map(p => p.row))
         result.imported += written.inserted
         result.updated += written.updated
-        for (const pending of batch) {
+        for (const pending of rows) {
           if (written.repeated.has(pending.row.email)) reject(pending.line, pending.row.email, 'Duplicate email in the file; its first row was used')
         }
+      }
+      // One batch is written while the next is parsed, so Postgres and the parser work at the same time; at most
+      // two batches are in memory. A failed write surfaces at the next flush.
+      let writing: Promise<void> = Promise.resolve()
+      const flush = async () => {
+        await writing
+        const rows = batch
         batch = []
         inBatch.clear()
+        writing = write(rows)
+        writing.catch(() => {})
       }
 
       // The request is piped in rather than put in the pipeline: a failed pipeline destroys its streams, and a
@@ -139,6 +148,7 @@ export function createContactsImporter (pool: pg.Pool) {
       })
       if (!sawHeader) throw new ValidationError('CSV is empty: the first line must be a header with an email column')
       await flush()
+      await writing
       result.errors.sort((a, b) => a.row - b.row)
     })
     return result
