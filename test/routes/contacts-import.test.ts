@@ -14,8 +14,8 @@ t.test('contacts import', async (t) => {
     const c = await caller(app, [...scopes])
     const existing = (await c.request('POST', '/api/v1/contacts', { email: 'old@example.com', first_name: 'Old', company: 'Kept', status: 'unsubscribed' })).json()
     const csv = [
-      '\uFEFFEmail,First Name,last_name,Company,Plan',
-      'ann@example.com,Ann,Lee,Acme,pro',
+      '\uFEFFEmail,First Name,last_name,Company,Plan,__proto__',
+      'ann@example.com,Ann,Lee,Acme,pro,polluted',
       'not-an-email,Bad,Row,,',
       '',
       'OLD@example.com,Olga,,,basic',
@@ -40,7 +40,9 @@ t.test('contacts import', async (t) => {
     const list = (await c.request('GET', '/api/v1/contacts?limit=10')).json()
     const byEmail = Object.fromEntries(list.contacts.map((x: { email: string }) => [x.email, x]))
     t.same(Object.keys(byEmail).sort(), ['ann@example.com', 'multi@example.com', 'old@example.com', 'status@example.com'])
-    t.match(byEmail['ann@example.com'], { first_name: 'Ann', last_name: 'Lee', company: 'Acme', status: 'subscribed', attributes: { Plan: 'pro' } })
+    t.match(byEmail['ann@example.com'], { first_name: 'Ann', last_name: 'Lee', company: 'Acme', status: 'subscribed' })
+    t.same(Object.entries(byEmail['ann@example.com'].attributes), [['Plan', 'pro'], ['__proto__', 'polluted']], 'other columns are attributes, whatever their name')
+    t.equal(({} as Record<string, unknown>).polluted, undefined)
     t.match(byEmail['multi@example.com'], { last_name: 'Line\nName' })
     t.match(byEmail['old@example.com'], {
       id: existing.id, first_name: 'Olga', company: 'Kept', status: 'unsubscribed', attributes: { Plan: 'basic' },

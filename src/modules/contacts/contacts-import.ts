@@ -172,12 +172,11 @@ function toImportRow (record: Record<string, string | undefined>): ImportRow | s
   if (rawStatus !== null && !(CONTACT_STATUSES as readonly string[]).includes(rawStatus)) {
     return `Unknown status "${record.status}" (${CONTACT_STATUSES.join(', ')})`
   }
-  let attributes: Attributes | null = null
-  for (const [key, value] of Object.entries(record)) {
-    if (!key.startsWith(ATTRIBUTE_PREFIX) || value === undefined || value === '') continue
-    attributes ??= {}
-    attributes[key.slice(ATTRIBUTE_PREFIX.length)] = value
-  }
+  // fromEntries defines own properties, so even a column named __proto__ is kept as an attribute.
+  const extra = Object.entries(record)
+    .filter(([key, value]) => key.startsWith(ATTRIBUTE_PREFIX) && value !== undefined && value !== '')
+    .map(([key, value]) => [key.slice(ATTRIBUTE_PREFIX.length), value as string])
+  const attributes: Attributes | null = extra.length === 0 ? null : Object.fromEntries(extra)
   for (const field of ['first_name', 'last_name', 'company'] as const) {
     if ((record[field]?.length ?? 0) > MAX_FIELD_LENGTH) return `${field} is longer than ${MAX_FIELD_LENGTH} characters`
   }
