@@ -129,6 +129,11 @@ t.test('templates', async (t) => {
     const exact = (await c.request('GET', '/api/v1/templates?limit=5')).json()
     t.equal(exact.count, 5)
     t.equal(exact.nextCursor, null, 'a page that ends exactly at the last template has no next cursor')
+
+    const firstTwo = (await c.request('GET', '/api/v1/templates?limit=2')).json()
+    await c.request('DELETE', `/api/v1/templates/${firstTwo.templates[1].id}`)
+    const afterDeleted = (await c.request('GET', `/api/v1/templates?limit=2&cursor=${firstTwo.nextCursor}`)).json()
+    t.same(afterDeleted.templates.map((x: { id: string }) => x.id), [ids[2], ids[1]], 'the cursor of a deleted template still works')
   })
 
   t.test('another tenant sees none of it (404)', async (t) => {
