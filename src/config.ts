@@ -24,6 +24,7 @@ export const ConfigSchema = Type.Object({
   LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino level; logs are JSON lines on stdout' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'Trust X-Forwarded-For (behind an ALB)' }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024, description: 'Largest accepted request body' }),
+  CONTACTS_IMPORT_MAX_BYTES: Type.Integer({ default: 100 * 1024 * 1024, minimum: 1024, description: 'Largest CSV body of POST /api/v1/contacts/import (streamed, so not held in memory)' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 25_000, minimum: 0, description: 'Time to drain requests and jobs on SIGTERM' }),
 
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/outreach', pattern: '^postgres(ql)?://', description: 'Postgres; the database is created at start when missing' }),

@@ -17,7 +17,10 @@ import { createKeyPairLoader } from './modules/reports/cloudfront-signer.ts'
 import { createReportsService, type ReportsService } from './modules/reports/reports.service.ts'
 import { createReportMailService, type ReportMailService } from './modules/reports/report-mail.service.ts'
 import { createOutreachService, type OutreachService } from './modules/outreach/outreach.service.ts'
-import { createEmailProvider, type EmailProvider } from './providers/email-provider.ts'
+import type { EmailProvider } from './providers/email-provider.ts'
+import { createEmailProvider } from './providers/create-email-provider.ts'
+import { createContactsService, type ContactsService } from './modules/contacts/contacts.service.ts'
+import { createTemplatesService, type TemplatesService } from './modules/templates/templates.service.ts'
 
 export interface Dependencies {
   config: Config
@@ -34,6 +37,8 @@ export interface Dependencies {
   /** Outreach API (seed 000): the provider chosen by EMAIL_PROVIDER and the service using it. */
   emailProvider: EmailProvider
   outreach: OutreachService
+  templates: TemplatesService
+  contacts: ContactsService
 }
 
 export interface DependencyOverrides {
@@ -79,6 +84,8 @@ export async function createDependencies (config: Config, overrides: DependencyO
     outreach,
     reports,
     reportMail: createReportMailService({ outreach, reports }),
+    templates: createTemplatesService(pool),
+    contacts: createContactsService(pool),
   }
 }
 

@@ -52,6 +52,8 @@ export const ProviderError = createError<[string]>(ERROR_CODE.providerError, '%s
 /** The provider did not answer in time: the message may or may not have been sent. */
 export const ProviderTimeoutError = createError<[string]>(ERROR_CODE.providerTimeout, '%s', 504)
 export const RecipientSuppressedError = createError<[string]>(ERROR_CODE.recipientSuppressed, '%s', 422)
+export const PayloadTooLargeError = createError<[string]>(ERROR_CODE.payloadTooLarge, '%s', 413)
+export const UnsupportedMediaTypeError = createError<[string]>(ERROR_CODE.unsupportedMediaType, '%s', 415)
 
 /** Messages the seeds quote word for word (seed 000, "Error Responses"). */
 export const AUTH_MESSAGE = {

@@ -1,5 +1,4 @@
-// The EmailProvider interface every provider implements, the failure kinds they report, and the factory.
-import type { Logger } from 'pino'
+// The EmailProvider interface every provider implements and the failure kinds they report.
 import type { Config } from '../config.ts'
 
 export type ProviderName = Config['EMAIL_PROVIDER']
@@ -66,25 +65,4 @@ export class EmailProviderError extends Error {
 /** Strips the angle brackets Mailgun and SMTP servers put around message ids. */
 export function bareMessageId (id: string): string {
   return id.trim().replace(/^<(.*)>$/, '$1')
-}
-
-export async function createEmailProvider (config: Config, logger: Logger): Promise<EmailProvider> {
-  switch (config.EMAIL_PROVIDER) {
-    case 'mailgun': {
-      const { createMailgunProvider } = await import('./mailgun.ts')
-      return createMailgunProvider(config)
-    }
-    case 'smtp': {
-      const { createSmtpProvider } = await import('./smtp.ts')
-      return createSmtpProvider(config)
-    }
-    case 'ses': {
-      const { createSesProvider } = await import('./ses.ts')
-      return createSesProvider(config)
-    }
-    case 'log': {
-      const { createLogProvider } = await import('./log.ts')
-      return createLogProvider(logger)
-    }
-  }
 }

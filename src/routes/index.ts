@@ -1,9 +1,12 @@
 // Every route group, registered in order, so prefixes and auth are visible in one place.
 import type { FastifyInstance } from 'fastify'
+import contactsRoutes from './contacts.routes.ts'
 import opsRoutes from './ops.routes.ts'
 import outreachRoutes from './outreach.routes.ts'
 import reportsRoutes from './reports.routes.ts'
 import sendMailRoutes from './send-mail.routes.ts'
+import seedContactsRoutes from './seed-contacts.routes.ts'
+import templatesRoutes from './templates.routes.ts'
 
 export interface RouteOptions {
   /** ROLE=worker serves only the ops endpoints (health checks and metrics for the container). */
@@ -16,4 +19,7 @@ export default async function routes (app: FastifyInstance, options: RouteOption
   await app.register(outreachRoutes)
   await app.register(reportsRoutes)
   await app.register(sendMailRoutes)
+  await app.register(templatesRoutes, { prefix: '/api/v1/templates' })
+  await app.register(contactsRoutes, { prefix: '/api/v1/contacts' })
+  await app.register(seedContactsRoutes)
 }

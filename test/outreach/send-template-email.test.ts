@@ -73,11 +73,11 @@ t.test('template is required, and names with line breaks or slashes are refused'
   t.equal(mailgun.received.length, 0)
 })
 
-t.test('other providers render a locally stored template with Handlebars, escaping variables in HTML only', async (t) => {
+t.test('other providers render the tenant\'s Template Service template, escaping variables in HTML only', async (t) => {
   const tenant = uniqueName('tenant')
   const app = await build(t, { config: { DEFAULT_FROM_EMAIL: 'noreply@example.com' } })
   const { id: tenantId } = await app.deps.principals.tenantByName(tenant)
-  await app.deps.outreach.saveTemplate(tenantId, {
+  await app.deps.templates.create(tenantId, {
     name: 'welcome-template',
     subject: 'Welcome, {{user_name}}',
     html: '<p>Hello {{user_name}} from {{company_name}}</p><a href="{{activation_link}}">Activate</a>',
@@ -108,8 +108,8 @@ t.test('a template that does not compile is refused when stored, and a subject o
   const tenant = uniqueName('tenant')
   const app = await build(t, { config: { DEFAULT_FROM_EMAIL: 'noreply@example.com' } })
   const { id: tenantId } = await app.deps.principals.tenantByName(tenant)
-  await t.rejects(app.deps.outreach.saveTemplate(tenantId, { name: 'broken', subject: 'x', html: '{{#if}}' }), { code: 'TEMPLATE_ERROR' })
-  await app.deps.outreach.saveTemplate(tenantId, { name: 'plain', subject: 'Default {{x}}', text: 'Body {{x}}' })
+  await t.rejects(app.deps.templates.create(tenantId, { name: 'broken', subject: 'x', html: '{{#if}}' }), { code: 'TEMPLATE_ERROR' })
+  await app.deps.templates.create(tenantId, { name: 'plain', subject: 'Default {{x}}', text: 'Body {{x}}' })
   const res = await app.inject({
     method: 'POST', url: '/outreach/send-template-email', headers: bearer({ tenant }), payload: { to: 'a@example.com', template: 'plain', subject: 'Chosen', templateVariables: { x: 1 } },
   })

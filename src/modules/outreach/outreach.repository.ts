@@ -1,4 +1,4 @@
-// SQL for the Outreach API: messages, tracking events with their rollups and suppressions, templates.
+// SQL for the Outreach API: messages, tracking events with their rollups, and suppressions.
 import type { Queryable } from '../../db/pool.ts'
 
 /** Rollup rows per campaign and day are spread over this many shards; readers sum them. */
@@ -113,8 +113,6 @@ function rowToEvent (row: EventRow): StoredEvent {
     url: row.url,
   }
 }
-
-export interface Template { name: string, subject: string, html: string | null, text: string | null }
 
 function randomShard (): number {
   return Math.floor(Math.random() * STAT_SHARDS)
@@ -278,19 +276,6 @@ export function createOutreachRepository (db: Queryable) {
            ORDER BY occurred_at, id LIMIT $7 OFFSET $8`, [...params, filter.limit, filter.offset]),
       ])
       return { total: (count.rows[0] as { total: number }).total, events: page.rows.map(rowToEvent) }
-    },
-
-    async findTemplate (tenantId: string, name: string): Promise<Template | null> {
-      const { rows } = await db.query<Template>(
-        'SELECT name, subject, html, text FROM templates WHERE tenant_id = $1 AND name = $2', [tenantId, name])
-      return rows[0] ?? null
-    },
-
-    async upsertTemplate (tenantId: string, template: Template): Promise<void> {
-      await db.query(
-        `INSERT INTO templates (tenant_id, name, subject, html, text) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (tenant_id, name) DO UPDATE SET subject = EXCLUDED.subject, html = EXCLUDED.html, text = EXCLUDED.text, updated_at = now()`,
-        [tenantId, template.name, template.subject, template.html, template.text])
     },
   }
 }

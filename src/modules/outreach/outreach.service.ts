@@ -1,5 +1,4 @@
 // The Outreach API's domain: sends through the configured provider, webhook ingest, statistics and tracking data.
-import Handlebars from 'handlebars'
 import type { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { Logger } from 'pino'
@@ -17,6 +16,8 @@ import {
 } from './mailgun-events.ts'
 import { createEventWriter } from './event-writer.ts'
 import { createOutreachRepository, type StoredEvent } from './outreach.repository.ts'
+import { createTemplatesRepository } from '../templates/templates.repository.ts'
+import { renderTemplate } from '../templates/template-engine.ts'
 import {
   VARIABLE_NAME, type CampaignStatsQuery, type SendEmailRequest, type SendTemplateEmailRequest, type TrackingDataQuery,
   type TrackingEvent, type WebhookFormBody, type WebhookJsonBody,
@@ -84,8 +85,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
   const eventWriter = createEventWriter(pool, logger, () => principals.tenantByName(config.DEFAULT_TENANT), {
     concurrency: Math.max(1, Math.min(4, config.DATABASE_POOL_MAX - 2)),
   })
-  // Handlebars' own instance, so helpers registered elsewhere never leak into customer templates.
-  const handlebars = Handlebars.create()
+  const templates = createTemplatesRepository(pool)
 
   function resolveFrom (from: string | undefined): string {
     const sender = from ?? config.DEFAULT_FROM_EMAIL
@@ -147,14 +147,6 @@ export function createOutreachService (deps: OutreachServiceDeps) {
     }
   }
 
-  function render (source: string, variables: Record<string, unknown>, escape: boolean, what: string): string {
-    try {
-      return handlebars.compile(source, { noEscape: !escape, strict: false })(variables)
-    } catch (err) {
-      throw new TemplateError(`Template ${what} could not be rendered: ${(err as Error).message}`)
-    }
-  }
-
   return {
     async sendEmail (principal: Principal, body: SendEmailRequest): Promise<SendOutcome> {
       const html = body.html === '' ? undefined : body.html
@@ -194,15 +186,18 @@ export function createOutreachService (deps: OutreachServiceDeps) {
           storedTemplate: { name: body.template, variables: templateVariables },
         }, { template: body.template, variables: templateVariables })
       }
-      const template = await repository.findTemplate(principal.tenantId, body.template)
+      // Other providers render the tenant's template from the Template Service (/api/v1/templates) here.
+      const template = await templates.findByName(principal.tenantId, body.template)
       if (!template) throw new TemplateError(`Template "${body.template}" does not exist`)
-      const subject = body.subject ?? render(template.subject, templateVariables, false, `"${template.name}" subject`)
+      const rendered = renderTemplate(template, templateVariables)
+      const subject = body.subject ?? rendered.subject
+      if (!subject) throw new TemplateError(`Template "${template.name}" has no subject: give one in the request`)
       if (/[\r\n]/.test(subject)) throw new TemplateError(`Template "${template.name}" rendered a subject with a line break`)
       return await deliver(principal, {
         ...base,
         subject,
-        ...(template.html !== null ? { html: render(template.html, templateVariables, true, `"${template.name}" html`) } : {}),
-        ...(template.text !== null ? { text: render(template.text, templateVariables, false, `"${template.name}" text`) } : {}),
+        ...(rendered.html !== null ? { html: rendered.html } : {}),
+        ...(rendered.text !== null ? { text: rendered.text } : {}),
       }, { template: body.template, variables: templateVariables })
     },
 
@@ -290,21 +285,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
       })
       if (!stored) logger.debug({ eventId: event.id }, 'duplicate webhook event ignored')
       return { eventId: event.id, eventType: event.type, stored }
-    },
-
-    /** Local templates for providers without stored templates (smtp, ses, log). */
-    async saveTemplate (tenantId: string, template: { name: string, subject: string, html?: string, text?: string }): Promise<void> {
-      if (template.html === undefined && template.text === undefined) throw new ValidationError(OUTREACH_MESSAGE.contentRequired)
-      for (const [part, source] of [['subject', template.subject], ['html', template.html], ['text', template.text]] as const) {
-        if (source === undefined) continue
-        try {
-          handlebars.precompile(source)
-        } catch (err) {
-          throw new TemplateError(`Template ${part} does not compile: ${(err as Error).message}`)
-        }
-      }
-      await repository.upsertTemplate(tenantId, { name: template.name, subject: template.subject, html: template.html ?? null, text: template.text ?? null })
-    },
+    }
   }
 }
 export type OutreachService = ReturnType<typeof createOutreachService>

@@ -1,5 +1,5 @@
 -- Outreach API (seed 000): sent messages, provider tracking events, per-day campaign rollups,
--- the suppression list and locally stored templates for providers without stored templates.
+-- and the suppression list. Templates for providers without stored templates live in 020 (the Template Service).
 
 CREATE TABLE outreach_messages (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -89,16 +89,4 @@ CREATE TABLE suppressions (
   source_event_id text,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, email)
-);
-
-CREATE TABLE templates (
-  tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
-  name text NOT NULL,
-  subject text NOT NULL,
-  html text,
-  text text,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (tenant_id, name),
-  CHECK (html IS NOT NULL OR text IS NOT NULL)
 );
