@@ -31,7 +31,6 @@ export const ConfigSchema = Type.Object({
 
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
   REDIS_KEY_PREFIX: Type.String({ default: 'outreach', pattern: '^[A-Za-z0-9_-]+$', description: 'Prefix of every Redis key (queues, rate limits)' }),
-  WORKER_CONCURRENCY: Type.Integer({ default: 4, minimum: 1 }),
 
   CORS_ALLOWED_ORIGINS: Type.String({ default: 'http://localhost:3000', description: 'Comma-separated origins allowed by CORS' }),
 
