@@ -44,6 +44,21 @@ export const ConfigSchema = Type.Object({
   AWS_REGION: Type.String({ default: 'us-east-1' }),
   AWS_ENDPOINT_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Override for every AWS client (tests, LocalStack)' })),
   SECRETS_MANAGER_SECRET_NAME: Type.Optional(Type.String({ minLength: 1 })),
+
+  WEBHOOK_ALLOW_PRIVATE_URLS: Type.Boolean({
+    default: false,
+    description: 'Allow http and loopback, private and link-local addresses for outbound webhooks (tests and local development only)',
+  }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 1, description: 'Time a webhook receiver has to answer one delivery attempt' }),
+  WEBHOOK_MAX_ATTEMPTS: Type.Integer({ default: 10, minimum: 1, maximum: 50, description: 'Attempts per webhook delivery before it is marked failed' }),
+  WEBHOOK_RETRY_BASE_MS: Type.Integer({
+    default: 60_000, minimum: 1, description: 'First webhook retry delay; each next one is 3 times longer, up to 360 times this',
+  }),
+  WEBHOOK_DISABLE_AFTER_DAYS: Type.Integer({ default: 5, minimum: 1, description: 'A webhook endpoint whose every delivery failed for this long is disabled' }),
+  WEBHOOK_SWEEP_INTERVAL_MS: Type.Integer({
+    default: 60_000, minimum: 100, description: 'How often due webhook deliveries missing from Redis are enqueued again',
+  }),
+  WEBHOOK_DELIVERY_CONCURRENCY: Type.Integer({ default: 20, minimum: 1, description: 'Webhook deliveries in flight per worker process' }),
 })
 export type Config = Static<typeof ConfigSchema>
 

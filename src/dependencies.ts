@@ -12,21 +12,30 @@ import { QUEUE } from './workers/queue-names.ts'
 import { createApiKeysService, type ApiKeysService } from './modules/api-keys/api-keys.service.ts'
 import { createIdempotencyRepository, type IdempotencyRepository } from './modules/idempotency/idempotency.repository.ts'
 import { createPrincipalResolver, type PrincipalResolver } from './modules/auth/principal-resolver.ts'
+import type { Resolver } from './modules/webhooks/address-guard.ts'
+import { createWebhookDeliverer, type WebhookDeliverer } from './modules/webhooks/webhook-delivery.ts'
+import { createWebhookSender, type WebhookSender } from './modules/webhooks/webhook-sender.ts'
+import { createWebhooksService, type WebhooksService } from './modules/webhooks/webhooks.service.ts'
 
 export interface Dependencies {
   config: Config
   logger: Logger
   pool: pg.Pool
   redis: Redis
-  queues: { maintenance: Queue }
+  queues: { maintenance: Queue, webhookDelivery: Queue }
   metrics: Metrics
   apiKeys: ApiKeysService
   idempotency: IdempotencyRepository
   principals: PrincipalResolver
+  webhooks: WebhooksService
+  webhookSender: WebhookSender
+  webhookDeliverer: WebhookDeliverer
 }
 
 export interface DependencyOverrides {
   logger?: Logger
+  /** DNS for outbound webhooks; tests inject one to resolve names to forbidden addresses. */
+  webhookResolver?: Resolver
 }
 
 export async function createDependencies (config: Config, overrides: DependencyOverrides = {}): Promise<Dependencies> {
@@ -38,9 +47,15 @@ export async function createDependencies (config: Config, overrides: DependencyO
   const queueOptions = { connection: redis, prefix: config.REDIS_KEY_PREFIX }
   const queues = {
     maintenance: new Queue(QUEUE.maintenance, queueOptions),
+    webhookDelivery: new Queue(QUEUE.webhookDelivery, queueOptions),
   }
   for (const queue of Object.values(queues)) queue.on('error', (err) => logger.warn({ err, queue: queue.name }, 'queue error'))
   const metrics = createMetrics(() => Object.values(queues))
+  const webhookSender = createWebhookSender({
+    allowPrivateUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    ...(overrides.webhookResolver ? { resolver: overrides.webhookResolver } : {}),
+  })
   return {
     config,
     logger,
@@ -51,6 +66,9 @@ export async function createDependencies (config: Config, overrides: DependencyO
     apiKeys: createApiKeysService(pool),
     idempotency: createIdempotencyRepository(pool),
     principals: createPrincipalResolver(pool),
+    webhooks: createWebhooksService({ config, pool, queue: queues.webhookDelivery, logger }),
+    webhookSender,
+    webhookDeliverer: createWebhookDeliverer({ config, db: pool, sender: webhookSender, logger, metrics }),
   }
 }
 
@@ -58,6 +76,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
 export async function closeDependencies (deps: Dependencies): Promise<void> {
   const steps: Array<() => Promise<unknown>> = [
     ...Object.values(deps.queues).map(queue => () => queue.close()),
+    async () => deps.webhookSender.close(),
     () => deps.pool.end(),
     () => deps.redis.quit().catch(() => deps.redis.disconnect()),
   ]

@@ -24,6 +24,7 @@ async function swaggerPlugin (app: FastifyInstance) {
       },
       tags: [
         { name: 'ops', description: 'Health, readiness and metrics' },
+        { name: 'webhooks', description: 'Signed event notifications to customer endpoints: registration, delivery log, redelivery' },
       ],
     },
   })
