@@ -314,3 +314,27 @@ t.test('Redis refusing the enqueue does not fail the producer; the sweeper enque
   t.ok(await healthy.webhooks.enqueueDueDeliveries() >= 1, 'the sweep enqueued due deliveries')
   t.ok(await healthy.queues.webhookDelivery.getJob(deliveryJobId(recorded.deliveryIds[0]!)), 'the delivery reached Redis')
 })
+
+t.test('redelivering a delivery that waits for its backoff sends it now, once', async (t) => {
+  const h = await webhookHarness(t, { config: { WEBHOOK_RETRY_BASE_MS: 60_000 } })
+  const receiver = await startReceiver(t, (index) => index === 0 ? 502 : 200)
+  const { id } = await h.register({ url: receiver.url, events: ['email.sent'] })
+  const { deliveryIds: [deliveryId] } = await h.publish('email.sent', {})
+  await receiver.waitFor(1)
+  const deadline = Date.now() + 5_000
+  while ((await h.delivery(deliveryId!)).attempts !== 1 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+  const waiting = await h.delivery(deliveryId!)
+  t.match(waiting, { status: 'pending', attempts: 1, last_response_code: 502 })
+  t.ok((waiting.next_attempt_at as Date).getTime() - Date.now() > 30_000, 'the retry is about a minute away')
+  const job = await h.app.deps.queues.webhookDelivery.getJob(deliveryJobId(deliveryId!))
+  for (let i = 0; i < 100 && !(await job?.isDelayed()); i++) await new Promise(resolve => setTimeout(resolve, 20))
+  t.equal(await job?.getState(), 'delayed', 'its job waits in the delayed set')
+
+  const started = Date.now()
+  t.equal((await h.api('POST', `/api/v1/webhooks/${id}/deliveries/${deliveryId}/redeliver`)).statusCode, 202)
+  await receiver.waitFor(2)
+  t.ok(Date.now() - started < 5_000, 'sent at once, not after the backoff')
+  t.match(await h.waitForStatus(deliveryId!, 'succeeded'), { attempts: 2, last_response_code: 200 })
+  await new Promise(resolve => setTimeout(resolve, 300))
+  t.equal(receiver.received.length, 2, 'the promoted job was the only one')
+})
