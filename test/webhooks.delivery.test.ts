@@ -307,6 +307,7 @@ t.test('Redis refusing the enqueue does not fail the producer; the sweeper enque
   const recorded = await h.publish('email.sent', { messageId: 'msg_redis_down' })
   t.equal(recorded.deliveryIds.length, 1, 'the event and its delivery are committed')
   t.match(await h.delivery(recorded.deliveryIds[0]!), { status: 'pending', attempts: 0 })
+  await t.rejects(h.app.deps.webhooks.enqueueDueDeliveries(), 'the sweep itself fails, so its job is retried')
 
   const { buildDependencies } = await import('./helpers/build.ts')
   const healthy = await buildDependencies(t)
@@ -337,4 +338,24 @@ t.test('redelivering a delivery that waits for its backoff sends it now, once', 
   t.match(await h.waitForStatus(deliveryId!, 'succeeded'), { attempts: 2, last_response_code: 200 })
   await new Promise(resolve => setTimeout(resolve, 300))
   t.equal(receiver.received.length, 2, 'the promoted job was the only one')
+})
+
+t.test('the sweep enqueues every due delivery, not just its first batch', async (t) => {
+  const h = await webhookHarness(t, { worker: false })
+  const { id } = await h.register({ url: 'http://127.0.0.1:9/never', events: ['email.sent'] })
+  const { pool, webhooks, queues } = h.app.deps
+  // 2,500 committed deliveries that never reached Redis, as after a flush.
+  const { rows } = await pool.query<{ id: string }>(
+    `WITH events AS (
+       INSERT INTO webhook_events (id, tenant_id, type, occurred_at, body)
+       SELECT 'evt_bulk_' || n, $1, 'email.sent', now(), '{}' FROM generate_series(1, 2500) AS n
+       RETURNING id
+     )
+     INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, next_attempt_at)
+     SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), $1, $2, events.id, now() FROM events
+     RETURNING id`, [h.tenantId, id])
+  t.equal(rows.length, 2500)
+  t.ok(await webhooks.enqueueDueDeliveries() >= 2500)
+  const jobIds = new Set((await queues.webhookDelivery.getJobs(['waiting'], 0, -1)).map(job => job.id))
+  t.equal(rows.filter(row => jobIds.has(deliveryJobId(row.id))).length, 2500, 'every one of them is in Redis')
 })

@@ -292,12 +292,13 @@ export function createWebhooksRepository (db: Queryable) {
       return row?.newly_disabled ? row.disabled_reason : null
     },
 
-    /** Pending deliveries whose attempt is due, oldest first: what the sweeper makes sure is in Redis. */
-    async dueDeliveryIds (limit: number): Promise<string[]> {
-      const { rows } = await db.query<{ id: string }>(
-        `SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
-         ORDER BY next_attempt_at LIMIT $1`, [limit])
-      return rows.map(r => r.id)
+    /** Pending deliveries whose attempt is due, in seq order after `afterSeq`: what the sweeper makes sure is in Redis. */
+    async dueDeliveries (limit: number, afterSeq: number): Promise<Array<{ id: string, seq: number }>> {
+      const { rows } = await db.query<{ id: string, seq: number }>(
+        `SELECT id, seq FROM webhook_deliveries
+         WHERE status = 'pending' AND seq > $2 AND next_attempt_at <= now()
+         ORDER BY seq LIMIT $1`, [limit, afterSeq])
+      return rows
     },
   }
 }

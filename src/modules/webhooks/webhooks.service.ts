@@ -17,7 +17,7 @@ import type {
 
 /** Each endpoint multiplies every event; a tenant needing more is doing something else. */
 export const MAX_ENDPOINTS_PER_TENANT = 100
-/** Deliveries the sweeper hands to Redis per run; the next run takes the rest. */
+/** Deliveries the sweeper reads and hands to Redis at a time. */
 const SWEEP_BATCH = 1000
 
 /** BullMQ job id of a delivery: enqueueing the same delivery twice is harmless. */
@@ -72,24 +72,28 @@ export function createWebhooksService ({ config, pool, queue, logger }: Webhooks
     return endpoint
   }
 
-  async function enqueueDeliveries (deliveryIds: readonly string[]): Promise<void> {
+  async function addDeliveryJobs (deliveryIds: readonly string[]): Promise<void> {
     if (deliveryIds.length === 0) return
+    await queue.addBulk(deliveryIds.map(deliveryId => ({
+      name: JOB.deliverWebhook,
+      data: { deliveryId } satisfies DeliveryJobData,
+      opts: {
+        jobId: deliveryJobId(deliveryId),
+        // Retries of the receiver are scheduled from Postgres; these cover our own failures (database down).
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 1_000 },
+        // Nothing is kept, so the sweeper can enqueue the same id again if the row is still pending.
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    })))
+  }
+
+  /** After the commit: never throws, because the rows are committed and the sweeper enqueues them once Redis answers. */
+  async function enqueueDeliveries (deliveryIds: readonly string[]): Promise<void> {
     try {
-      await queue.addBulk(deliveryIds.map(deliveryId => ({
-        name: JOB.deliverWebhook,
-        data: { deliveryId } satisfies DeliveryJobData,
-        opts: {
-          jobId: deliveryJobId(deliveryId),
-          // Retries of the receiver are scheduled from Postgres; these cover our own failures (database down).
-          attempts: 5,
-          backoff: { type: 'exponential', delay: 1_000 },
-          // Nothing is kept, so the sweeper can enqueue the same id again if the row is still pending.
-          removeOnComplete: true,
-          removeOnFail: true,
-        },
-      })))
+      await addDeliveryJobs(deliveryIds)
     } catch (err) {
-      // The rows are committed: the sweeper enqueues them once Redis answers again.
       logger.warn({ err, deliveries: deliveryIds.length }, 'could not enqueue webhook deliveries; the sweeper will')
     }
   }
@@ -159,11 +163,21 @@ export function createWebhooksService ({ config, pool, queue, logger }: Webhooks
       return recorded
     },
 
-    /** Enqueues pending deliveries that are due; a no-op for those already in Redis (same job id). */
+    /**
+     * Enqueues every pending delivery that is due, in batches; a no-op for those already in Redis (same job id).
+     * Throws when Redis refuses, so the sweep job fails and the next one starts over.
+     */
     async enqueueDueDeliveries (): Promise<number> {
-      const ids = await repository.dueDeliveryIds(SWEEP_BATCH)
-      await enqueueDeliveries(ids)
-      return ids.length
+      let total = 0
+      let afterSeq = 0
+      for (;;) {
+        const batch = await repository.dueDeliveries(SWEEP_BATCH, afterSeq)
+        await addDeliveryJobs(batch.map(row => row.id))
+        total += batch.length
+        const last = batch[batch.length - 1]
+        if (!last || batch.length < SWEEP_BATCH) return total
+        afterSeq = last.seq
+      }
     },
   }
 }
