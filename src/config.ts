@@ -75,6 +75,21 @@ export const ConfigSchema = Type.Object({
   SMTP_SECURE: Type.Boolean({ default: false, description: 'TLS from the first byte (port 465); otherwise STARTTLS when offered' }),
   SMTP_POOL_SIZE: Type.Integer({ default: 5, minimum: 1, description: 'Pooled SMTP connections' }),
   SES_CONFIGURATION_SET: Type.Optional(Type.String({ minLength: 1, description: 'SES configuration set for event publishing' })),
+
+  WEBHOOK_ALLOW_PRIVATE_URLS: Type.Boolean({
+    default: false,
+    description: 'Allow http and loopback, private and link-local addresses for outbound webhooks (tests and local development only)',
+  }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 1, description: 'Time a webhook receiver has to answer one delivery attempt' }),
+  WEBHOOK_MAX_ATTEMPTS: Type.Integer({ default: 10, minimum: 1, maximum: 50, description: 'Attempts per webhook delivery before it is marked failed' }),
+  WEBHOOK_RETRY_BASE_MS: Type.Integer({
+    default: 60_000, minimum: 1, description: 'First webhook retry delay; each next one is 3 times longer, up to 360 times this',
+  }),
+  WEBHOOK_DISABLE_AFTER_DAYS: Type.Integer({ default: 5, minimum: 1, description: 'A webhook endpoint whose every delivery failed for this long is disabled' }),
+  WEBHOOK_SWEEP_INTERVAL_MS: Type.Integer({
+    default: 60_000, minimum: 100, description: 'How often due webhook deliveries missing from Redis are enqueued again',
+  }),
+  WEBHOOK_DELIVERY_CONCURRENCY: Type.Integer({ default: 20, minimum: 1, description: 'Webhook deliveries in flight per worker process' }),
 })
 export type Config = Static<typeof ConfigSchema>
 

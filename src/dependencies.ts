@@ -21,13 +21,17 @@ import type { EmailProvider } from './providers/email-provider.ts'
 import { createEmailProvider } from './providers/create-email-provider.ts'
 import { createContactsService, type ContactsService } from './modules/contacts/contacts.service.ts'
 import { createTemplatesService, type TemplatesService } from './modules/templates/templates.service.ts'
+import type { Resolver } from './modules/webhooks/address-guard.ts'
+import { createWebhookDeliverer, type WebhookDeliverer } from './modules/webhooks/webhook-delivery.ts'
+import { createWebhookSender, type WebhookSender } from './modules/webhooks/webhook-sender.ts'
+import { createWebhooksService, type WebhooksService } from './modules/webhooks/webhooks.service.ts'
 
 export interface Dependencies {
   config: Config
   logger: Logger
   pool: pg.Pool
   redis: Redis
-  queues: { maintenance: Queue }
+  queues: { maintenance: Queue, webhookDelivery: Queue }
   metrics: Metrics
   apiKeys: ApiKeysService
   idempotency: IdempotencyRepository
@@ -39,10 +43,15 @@ export interface Dependencies {
   outreach: OutreachService
   templates: TemplatesService
   contacts: ContactsService
+  webhooks: WebhooksService
+  webhookSender: WebhookSender
+  webhookDeliverer: WebhookDeliverer
 }
 
 export interface DependencyOverrides {
   logger?: Logger
+  /** DNS for outbound webhooks; tests inject one to resolve names to forbidden addresses. */
+  webhookResolver?: Resolver
 }
 
 export async function createDependencies (config: Config, overrides: DependencyOverrides = {}): Promise<Dependencies> {
@@ -54,6 +63,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
   const queueOptions = { connection: redis, prefix: config.REDIS_KEY_PREFIX }
   const queues = {
     maintenance: new Queue(QUEUE.maintenance, queueOptions),
+    webhookDelivery: new Queue(QUEUE.webhookDelivery, queueOptions),
   }
   for (const queue of Object.values(queues)) queue.on('error', (err) => logger.warn({ err, queue: queue.name }, 'queue error'))
   const metrics = createMetrics(() => Object.values(queues))
@@ -69,6 +79,11 @@ export async function createDependencies (config: Config, overrides: DependencyO
       privateKey: config.CLOUDFRONT_PRIVATE_KEY,
       readSecret: () => fetchSecretString(config.CLOUDFRONT_PRIVATE_KEY_SECRET_NAME, { region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL }),
     }),
+  })
+  const webhookSender = createWebhookSender({
+    allowPrivateUrls: config.WEBHOOK_ALLOW_PRIVATE_URLS,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    ...(overrides.webhookResolver ? { resolver: overrides.webhookResolver } : {}),
   })
   return {
     config,
@@ -86,6 +101,9 @@ export async function createDependencies (config: Config, overrides: DependencyO
     reportMail: createReportMailService({ outreach, reports }),
     templates: createTemplatesService(pool),
     contacts: createContactsService(pool),
+    webhooks: createWebhooksService({ config, pool, queue: queues.webhookDelivery, logger }),
+    webhookSender,
+    webhookDeliverer: createWebhookDeliverer({ config, db: pool, sender: webhookSender, logger, metrics }),
   }
 }
 
@@ -94,6 +112,7 @@ export async function closeDependencies (deps: Dependencies): Promise<void> {
   const steps: Array<() => Promise<unknown>> = [
     ...Object.values(deps.queues).map(queue => () => queue.close()),
     () => deps.emailProvider.close(),
+    async () => deps.webhookSender.close(),
     () => deps.pool.end(),
     () => deps.redis.quit().catch(() => deps.redis.disconnect()),
   ]

@@ -33,6 +33,16 @@ export function createMetrics (queues: () => Queue[]) {
       labelNames: ['provider'] as const,
       registers: [registry],
     }),
+    webhookDeliveriesSucceeded: new Counter({
+      name: 'webhook_deliveries_succeeded_total',
+      help: 'Outbound webhook deliveries a receiver answered with 2xx',
+      registers: [registry],
+    }),
+    webhookDeliveriesFailed: new Counter({
+      name: 'webhook_deliveries_failed_total',
+      help: 'Outbound webhook deliveries given up after their last attempt (or because the endpoint was switched off)',
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: 'queue_jobs',
       help: 'Jobs per queue and state, read from Redis at scrape time',

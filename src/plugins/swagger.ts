@@ -25,6 +25,7 @@ async function swaggerPlugin (app: FastifyInstance) {
       tags: [
         { name: 'ops', description: 'Health, readiness and metrics' },
         { name: 'reports', description: 'CloudFront signed links to report files (seed 001)' },
+        { name: 'webhooks', description: 'Signed event notifications to customer endpoints: registration, delivery log, redelivery' },
       ],
     },
   })

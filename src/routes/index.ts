@@ -7,6 +7,7 @@ import reportsRoutes from './reports.routes.ts'
 import sendMailRoutes from './send-mail.routes.ts'
 import seedContactsRoutes from './seed-contacts.routes.ts'
 import templatesRoutes from './templates.routes.ts'
+import webhooksRoutes from './webhooks.routes.ts'
 
 export interface RouteOptions {
   /** ROLE=worker serves only the ops endpoints (health checks and metrics for the container). */
@@ -22,4 +23,5 @@ export default async function routes (app: FastifyInstance, options: RouteOption
   await app.register(templatesRoutes, { prefix: '/api/v1/templates' })
   await app.register(contactsRoutes, { prefix: '/api/v1/contacts' })
   await app.register(seedContactsRoutes)
+  await app.register(webhooksRoutes, { prefix: '/api/v1/webhooks' })
 }

@@ -4,6 +4,7 @@ import type { Dependencies } from '../dependencies.ts'
 import { createWorkerRedis } from '../redis.ts'
 import { createMaintenanceProcessor, scheduleMaintenance } from './maintenance.worker.ts'
 import { QUEUE, type QueueName } from './queue-names.ts'
+import { createWebhookDeliveryProcessor, scheduleWebhookSweep } from './webhook-delivery.worker.ts'
 
 export interface WorkerDefinition {
   queue: QueueName
@@ -14,6 +15,7 @@ export interface WorkerDefinition {
 export function workerDefinitions (deps: Dependencies): WorkerDefinition[] {
   return [
     { queue: QUEUE.maintenance, processor: createMaintenanceProcessor(deps), concurrency: 1 },
+    { queue: QUEUE.webhookDelivery, processor: createWebhookDeliveryProcessor(deps), concurrency: deps.config.WEBHOOK_DELIVERY_CONCURRENCY },
   ]
 }
 
@@ -32,6 +34,7 @@ export async function startWorkers (deps: Dependencies, definitions = workerDefi
     return worker
   })
   await scheduleMaintenance(deps)
+  await scheduleWebhookSweep(deps)
   deps.logger.info({ queues: definitions.map(d => d.queue) }, 'workers started')
   return {
     workers,
