@@ -6,4 +6,5 @@ export type QueueName = typeof QUEUE[keyof typeof QUEUE]
 
 export const JOB = {
   purgeIdempotencyKeys: 'purge-idempotency-keys',
+  compactCampaignStats: 'compact-campaign-stats',
 } as const

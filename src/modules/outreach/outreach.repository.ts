@@ -242,26 +242,44 @@ export function createOutreachRepository (db: Queryable) {
       return rows[0]?.reason ?? null
     },
 
+    /** One pass over the rollups: per-campaign sums in first-seen order; totals are their sum, limit/offset page the list. */
     async campaignStats (filter: StatsFilter): Promise<{ totals: StatTotals, campaigns: CampaignRow[] }> {
       const tags = filter.tags && filter.tags.length > 0 ? filter.tags : ['']
-      const params = [filter.tenantId, tags, filter.campaign ?? null, filter.fromDay ?? null, filter.toDay ?? null]
-      const where = `tenant_id = $1 AND tag = ANY($2::text[])
-        AND ($3::text IS NULL OR campaign = $3) AND ($4::date IS NULL OR day >= $4) AND ($5::date IS NULL OR day <= $5)`
-      const [totals, campaigns] = await Promise.all([
-        db.query<StatTotals>(
-          `SELECT coalesce(sum(sent), 0)::bigint AS sent, coalesce(sum(delivered), 0)::bigint AS delivered,
-             coalesce(sum(opens), 0)::bigint AS opens, coalesce(sum(clicks), 0)::bigint AS clicks,
-             coalesce(sum(bounces), 0)::bigint AS bounces, coalesce(sum(complaints), 0)::bigint AS complaints,
-             coalesce(sum(unsubscribes), 0)::bigint AS unsubscribes
-           FROM campaign_stats_daily WHERE ${where}`, params),
-        db.query<CampaignRow>(
-          `SELECT s.campaign AS name, sum(s.sent)::bigint AS sent, sum(s.delivered)::bigint AS delivered,
-             sum(s.opens)::bigint AS opens, sum(s.clicks)::bigint AS clicks
-           FROM (SELECT * FROM campaign_stats_daily WHERE ${where}) AS s
-           LEFT JOIN outreach_campaigns AS c ON c.tenant_id = s.tenant_id AND c.name = s.campaign
-           GROUP BY s.campaign, c.first_seen_at ORDER BY c.first_seen_at, s.campaign LIMIT $6 OFFSET $7`, [...params, filter.limit, filter.offset]),
-      ])
-      return { totals: totals.rows[0] as StatTotals, campaigns: campaigns.rows }
+      const { rows } = await db.query<CampaignRow & StatTotals>(
+        `SELECT s.campaign AS name, sum(s.sent)::bigint AS sent, sum(s.delivered)::bigint AS delivered, sum(s.opens)::bigint AS opens,
+           sum(s.clicks)::bigint AS clicks, sum(s.bounces)::bigint AS bounces, sum(s.complaints)::bigint AS complaints,
+           sum(s.unsubscribes)::bigint AS unsubscribes
+         FROM campaign_stats_daily AS s
+         LEFT JOIN outreach_campaigns AS c ON c.tenant_id = s.tenant_id AND c.name = s.campaign
+         WHERE s.tenant_id = $1 AND s.tag = ANY($2::text[]) AND ($3::text IS NULL OR s.campaign = $3)
+           AND ($4::date IS NULL OR s.day >= $4) AND ($5::date IS NULL OR s.day <= $5)
+         GROUP BY s.campaign, c.first_seen_at ORDER BY c.first_seen_at, s.campaign`,
+        [filter.tenantId, tags, filter.campaign ?? null, filter.fromDay ?? null, filter.toDay ?? null])
+      const totals: StatTotals = { sent: 0, delivered: 0, opens: 0, clicks: 0, bounces: 0, complaints: 0, unsubscribes: 0 }
+      for (const row of rows) for (const key of Object.keys(totals) as Array<keyof StatTotals>) totals[key] += row[key]
+      const campaigns = rows.slice(filter.offset, filter.offset + filter.limit)
+        .map(row => ({ name: row.name, sent: row.sent, delivered: row.delivered, opens: row.opens, clicks: row.clicks }))
+      return { totals, campaigns }
+    },
+
+    /**
+     * Folds the shards of days before `beforeDay` into shard 0, so a past day costs one row per campaign and tag.
+     * Delete and insert are one statement: a reader sees the counts before or after, never half.
+     */
+    async compactStats (beforeDay: string): Promise<number> {
+      const { rowCount } = await db.query(
+        `WITH moved AS (
+           DELETE FROM campaign_stats_daily WHERE day < $1::date AND shard <> 0 RETURNING *
+         )
+         INSERT INTO campaign_stats_daily AS s
+           (tenant_id, day, campaign, tag, shard, sent, delivered, opens, clicks, bounces, complaints, unsubscribes)
+         SELECT tenant_id, day, campaign, tag, 0, sum(sent), sum(delivered), sum(opens), sum(clicks), sum(bounces), sum(complaints), sum(unsubscribes)
+         FROM moved GROUP BY tenant_id, tag, day, campaign ORDER BY tenant_id, tag, day, campaign
+         ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET
+           sent = s.sent + EXCLUDED.sent, delivered = s.delivered + EXCLUDED.delivered, opens = s.opens + EXCLUDED.opens,
+           clicks = s.clicks + EXCLUDED.clicks, bounces = s.bounces + EXCLUDED.bounces, complaints = s.complaints + EXCLUDED.complaints,
+           unsubscribes = s.unsubscribes + EXCLUDED.unsubscribes`, [beforeDay])
+      return rowCount ?? 0
     },
 
     async listEvents (filter: EventFilter): Promise<{ total: number, events: StoredEvent[] }> {

@@ -137,7 +137,13 @@ export function createOutreachService (deps: OutreachServiceDeps) {
       }
     }
     metrics.emailsSent.inc({ provider: provider.name })
-    await withTransaction(pool, client => createOutreachRepository(client).markSent(messageRowId, result.id))
+    try {
+      await withTransaction(pool, client => createOutreachRepository(client).markSent(messageRowId, result.id))
+    } catch (err) {
+      // The provider has the message; only our record of it failed. Say so loudly: the row stays 'sending'.
+      logger.error({ err, messageRowId, providerMessageId: result.id }, 'message sent but not recorded as sent')
+      throw err
+    }
     return { messageId: result.id, providerMessage: result.message, suppressedRecipients: suppressed }
   }
 
@@ -290,6 +296,12 @@ export function createOutreachService (deps: OutreachServiceDeps) {
       })
       if (!stored) logger.debug({ eventId: event.id }, 'duplicate webhook event ignored')
       return { eventId: event.id, eventType: event.type, stored }
+    },
+
+    /** Maintenance: folds the rollup shards of days before yesterday (UTC) into one row each. */
+    async compactStats (now = new Date()): Promise<number> {
+      const yesterday = new Date(now.getTime() - 24 * 3600 * 1000).toISOString().slice(0, 10)
+      return await repository.compactStats(yesterday)
     },
 
     /** Local templates for providers without stored templates (smtp, ses, log). */
