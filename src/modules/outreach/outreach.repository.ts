@@ -120,11 +120,6 @@ function randomShard (): number {
   return Math.floor(Math.random() * STAT_SHARDS)
 }
 
-/** Tags plus '' (the row for all messages), each once: one upsert must not touch a row twice. */
-function rollupTags (tags: string[]): string[] {
-  return [...new Set(['', ...tags])]
-}
-
 export function createOutreachRepository (db: Queryable) {
   return {
     async insertMessage (message: NewMessage): Promise<string> {
@@ -138,22 +133,25 @@ export function createOutreachRepository (db: Queryable) {
       return (rows[0] as { id: string }).id
     },
 
-    /** Marks the message sent and counts its recipients as sent; run inside withTransaction. */
+    /** Marks the message sent and counts its recipients as sent, in one statement (so all of it or none). */
     async markSent (messageId: string, providerMessageId: string): Promise<void> {
-      const { rows } = await db.query<{ tenant_id: string, campaign: string, tags: string[], recipients: number, day: string }>(
-        `UPDATE outreach_messages SET status = 'sent', provider_message_id = $2, sent_at = now()
-         WHERE id = $1
-         RETURNING tenant_id, campaign, tags, cardinality(recipients) AS recipients, (sent_at AT TIME ZONE 'UTC')::date::text AS day`,
-        [messageId, providerMessageId])
-      const row = rows[0]
-      if (!row) throw new Error(`message ${messageId} vanished before it could be marked sent`)
-      await db.query(
-        'INSERT INTO outreach_campaigns (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [row.tenant_id, row.campaign])
-      await db.query(
-        `INSERT INTO campaign_stats_daily AS s (tenant_id, day, campaign, tag, shard, sent)
-         SELECT $1, $2::date, $3, tag, $5, $6 FROM unnest($4::text[]) AS t(tag)
-         ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET sent = s.sent + EXCLUDED.sent`,
-        [row.tenant_id, row.day, row.campaign, rollupTags(row.tags), randomShard(), row.recipients])
+      const { rows } = await db.query<{ found: number }>(
+        `WITH m AS (
+           UPDATE outreach_messages SET status = 'sent', provider_message_id = $2, sent_at = now()
+           WHERE id = $1
+           RETURNING tenant_id, campaign, tags, cardinality(recipients) AS recipients, (sent_at AT TIME ZONE 'UTC')::date AS day
+         ), campaign AS (
+           INSERT INTO outreach_campaigns (tenant_id, name) SELECT tenant_id, campaign FROM m ON CONFLICT DO NOTHING
+         ), rollup AS (
+           INSERT INTO campaign_stats_daily AS s (tenant_id, day, campaign, tag, shard, sent)
+           SELECT m.tenant_id, m.day, m.campaign, t.tag, $3, m.recipients
+           FROM m CROSS JOIN LATERAL (SELECT DISTINCT tag FROM unnest(array_append(m.tags, '')) AS u(tag)) AS t
+           ORDER BY m.tenant_id, t.tag, m.day, m.campaign
+           ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET sent = s.sent + EXCLUDED.sent
+         )
+         SELECT count(*)::int AS found FROM m`,
+        [messageId, providerMessageId, randomShard()])
+      if (rows[0]?.found !== 1) throw new Error(`message ${messageId} vanished before it could be marked sent`)
     },
 
     async markFailed (messageId: string, status: 'failed' | 'unknown', error: string): Promise<void> {

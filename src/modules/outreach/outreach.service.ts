@@ -4,7 +4,6 @@ import type { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../../config.ts'
-import { withTransaction } from '../../db/transaction.ts'
 import {
   ProviderError, ProviderTimeoutError, RecipientSuppressedError, ServiceUnavailableError, TemplateError, ValidationError,
 } from '../../errors.ts'
@@ -138,7 +137,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
     }
     metrics.emailsSent.inc({ provider: provider.name })
     try {
-      await withTransaction(pool, client => createOutreachRepository(client).markSent(messageRowId, result.id))
+      await repository.markSent(messageRowId, result.id)
     } catch (err) {
       // The provider has the message; only our record of it failed. Say so loudly: the row stays 'sending'.
       logger.error({ err, messageRowId, providerMessageId: result.id }, 'message sent but not recorded as sent')
