@@ -167,8 +167,10 @@ export function createOutreachRepository (db: Queryable) {
     async recordEvents (events: NewEvent[], defaultTenantId: string): Promise<Set<string>> {
       const column = <T>(pick: (e: NewEvent) => T) => events.map(pick)
       const json = (value: unknown) => (value === null ? null : JSON.stringify(value))
-      const { rows } = await db.query<{ provider_event_id: string }>(
-        `WITH input AS (
+      // Named, so each connection plans this statement once instead of on every batch.
+      const { rows } = await db.query<{ provider_event_id: string }>({
+        name: 'outreach-record-events',
+        text: `WITH input AS (
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::timestamptz[],
              $9::jsonb[], $10::jsonb[], $11::jsonb[], $12::text[], $13::jsonb[], $14::text[], $15::boolean[], $16::text[], $17::text[])
              AS i(provider_event_id, provider_message_id, event, severity, recipient, campaign, tags, occurred_at, delivery_status,
@@ -219,11 +221,12 @@ export function createOutreachRepository (db: Queryable) {
            ON CONFLICT (tenant_id, email) DO NOTHING
          )
          SELECT provider_event_id FROM ev`,
-        [column(e => e.providerEventId), column(e => e.providerMessageId), column(e => e.event), column(e => e.severity),
+        values: [column(e => e.providerEventId), column(e => e.providerMessageId), column(e => e.event), column(e => e.severity),
           column(e => e.recipient), column(e => e.campaign), column(e => JSON.stringify(e.tags)), column(e => e.occurredAt),
           column(e => json(e.deliveryStatus)), column(e => json(e.clientInfo)), column(e => json(e.geolocation)), column(e => e.url),
           column(e => JSON.stringify(e.payload)), column(e => e.counter), column(e => e.acceptedElsewhere), column(e => e.suppress),
-          column(e => e.provider), defaultTenantId, randomShard()])
+          column(e => e.provider), defaultTenantId, randomShard()],
+      })
       return new Set(rows.map(r => r.provider_event_id))
     },
 

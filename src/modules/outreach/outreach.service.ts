@@ -81,7 +81,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
   const repository = createOutreachRepository(pool)
   // Events of messages this service did not send belong to the default tenant.
   const eventWriter = createEventWriter(pool, logger, () => principals.tenantByName(config.DEFAULT_TENANT), {
-    concurrency: Math.max(1, Math.min(4, config.DATABASE_POOL_MAX - 2)),
+    concurrency: Math.max(1, Math.min(config.WEBHOOK_WRITE_CONCURRENCY, config.DATABASE_POOL_MAX - 2)),
   })
   // Handlebars' own instance, so helpers registered elsewhere never leak into customer templates.
   const handlebars = Handlebars.create()
