@@ -72,6 +72,8 @@ CREATE TABLE campaign_stats_daily (
   unsubscribes bigint NOT NULL DEFAULT 0,
   PRIMARY KEY (tenant_id, tag, day, campaign, shard)
 );
+-- campaign-stats?campaignId=…: one campaign's days without reading every campaign's.
+CREATE INDEX campaign_stats_daily_campaign_idx ON campaign_stats_daily (tenant_id, campaign, tag, day);
 
 -- Campaign names per tenant in the order they first appeared: the order campaign-stats lists them in.
 CREATE TABLE outreach_campaigns (

@@ -68,6 +68,9 @@ export const ConfigSchema = Type.Object({
     default: 9 * 3600, minimum: 60, description: 'Oldest accepted webhook timestamp; Mailgun retries for about 8 hours',
   }),
   WEBHOOK_RATE_LIMIT_PER_SECOND: Type.Integer({ default: 500, minimum: 1, description: 'Webhook requests per second per source address' }),
+  WEBHOOK_WRITE_CONCURRENCY: Type.Integer({
+    default: 1, minimum: 1, maximum: 16, description: 'Event batches written at once; fewer writers make larger batches (see BENCHMARKS.md)',
+  }),
   SMTP_SERVER: Type.Optional(Type.String({ minLength: 1, description: 'SMTP relay host (required when EMAIL_PROVIDER=smtp)' })),
   SMTP_PORT: Type.Integer({ default: 587, minimum: 1, maximum: 65535, description: 'SMTP relay port' }),
   SMTP_USERNAME: Type.Optional(Type.String({ minLength: 1, description: 'SMTP login (with SMTP_PASSWORD)' })),

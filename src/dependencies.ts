@@ -69,7 +69,10 @@ export async function createDependencies (config: Config, overrides: DependencyO
   const metrics = createMetrics(() => Object.values(queues))
   const principals = createPrincipalResolver(pool)
   const emailProvider = await createEmailProvider(config, logger)
-  const outreach = createOutreachService({ config, pool, redis, logger, metrics, provider: emailProvider, principals })
+  const webhooks = createWebhooksService({ config, pool, queue: queues.webhookDelivery, logger })
+  const outreach = createOutreachService({
+    config, pool, redis, logger, metrics, provider: emailProvider, principals, enqueueWebhookDeliveries: webhooks.enqueueDeliveries,
+  })
   const reports = createReportsService({
     domain: config.CLOUDFRONT_DOMAIN,
     keyTemplate: config.REPORT_KEY_TEMPLATE,
@@ -101,7 +104,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
     reportMail: createReportMailService({ outreach, reports }),
     templates: createTemplatesService(pool),
     contacts: createContactsService(pool),
-    webhooks: createWebhooksService({ config, pool, queue: queues.webhookDelivery, logger }),
+    webhooks,
     webhookSender,
     webhookDeliverer: createWebhookDeliverer({ config, db: pool, sender: webhookSender, logger, metrics }),
   }

@@ -40,6 +40,8 @@ export default async function outreachRoutes (app: FastifyInstance) {
   app.post<{ Body: SendEmailRequest }>('/outreach/send-email', {
     onRequest: app.authenticate.user,
     preHandler: app.limits.send,
+    // A client retrying with the same Idempotency-Key gets the first answer instead of a second email.
+    config: { idempotent: true },
     schema: {
       tags: ['Email Sending'],
       summary: 'Send individual email',
@@ -53,6 +55,7 @@ export default async function outreachRoutes (app: FastifyInstance) {
   app.post<{ Body: SendTemplateEmailRequest }>('/outreach/send-template-email', {
     onRequest: app.authenticate.user,
     preHandler: app.limits.template,
+    config: { idempotent: true },
     schema: {
       tags: ['Email Sending'],
       summary: 'Send template-based email',
@@ -110,7 +113,7 @@ export default async function outreachRoutes (app: FastifyInstance) {
         response: { 200: WebhookResponseSchema, ...errorResponses(400, 401, 415, 429, 503) },
       },
     }, async (request) => {
-      const isForm = request.headers['content-type']?.startsWith('application/x-www-form-urlencoded') ?? false
+      const isForm = request.headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded') ?? false
       const result = isForm
         ? await outreach.ingestMailgunWebhook(request.body as WebhookFormBody, 'form')
         : await outreach.ingestMailgunWebhook(request.body as WebhookJsonBody, 'json')

@@ -9,4 +9,5 @@ export const JOB = {
   purgeIdempotencyKeys: 'purge-idempotency-keys',
   deliverWebhook: 'deliver-webhook',
   sweepWebhookDeliveries: 'sweep-webhook-deliveries',
+  compactCampaignStats: 'compact-campaign-stats',
 } as const

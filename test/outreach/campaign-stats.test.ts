@@ -1,4 +1,6 @@
+import type { Job } from 'bullmq'
 import t, { type Test } from 'tap'
+import { createMaintenanceProcessor } from '../../src/workers/maintenance.worker.ts'
 import { build, uniqueName } from '../helpers/build.ts'
 import { startFakeMailgun } from '../helpers/fake-mailgun.ts'
 import { bearer, TEST_SIGNING_KEY, webhookBody, type EventOptions } from '../helpers/outreach.ts'
@@ -125,6 +127,21 @@ t.test('seed example: the exact request answers the seed\'s numbers, computed fr
       t.equal(r.statusCode, 400, query)
       t.match(r.json(), { success: false, code: 'VALIDATION_ERROR' }, query)
     }
+  })
+
+  t.test('the maintenance job folds past days\' shards into one row each without changing any number', async (t) => {
+    const rows = async () => (await app.deps.pool.query<{ n: number, shards: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT shard)::int AS shards FROM campaign_stats_daily
+       WHERE tenant_id = (SELECT id FROM tenants WHERE name = $1)`, [tenant])).rows[0]
+    const before = await rows()
+    t.ok((before?.shards ?? 0) > 1, 'ingest spread the counts over several shards')
+    const processor = createMaintenanceProcessor(app.deps)
+    const result = await processor({ name: 'compact-campaign-stats' } as Job)
+    t.ok((result as { compacted: number }).compacted > 0)
+    const after = await rows()
+    t.equal(after?.shards, 1)
+    t.ok((after?.n ?? 0) < (before?.n ?? 0))
+    t.same(await (await app.inject({ method: 'GET', url: '/outreach/campaign-stats', headers: bearer({ tenant }) })).json().data, SEED_STATS)
   })
 
   t.test('stats are read from rollups, not from the event table', async (t) => {

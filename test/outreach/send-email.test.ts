@@ -228,3 +228,15 @@ t.test('the seed\'s send limit: 25 per minute per user, then 429 with rate-limit
   const other = await app.inject({ method: 'POST', url: '/outreach/send-email', headers: bearer(), payload })
   t.equal(other.statusCode, 200, 'another user has their own budget')
 })
+
+t.test('an Idempotency-Key retry replays the first answer and sends no second email', async (t) => {
+  const { app, mailgun } = await withMailgun(t)
+  const headers = { ...bearer(), 'idempotency-key': uniqueName('send') }
+  const first = await app.inject({ method: 'POST', url: '/outreach/send-email', headers, payload: SEED_REQUEST })
+  const second = await app.inject({ method: 'POST', url: '/outreach/send-email', headers, payload: SEED_REQUEST })
+  t.equal(first.statusCode, 200, first.body)
+  t.equal(second.statusCode, 200)
+  t.equal(second.headers['idempotent-replayed'], 'true')
+  t.equal(second.json().messageId, first.json().messageId)
+  t.equal(mailgun.received.length, 1)
+})

@@ -43,6 +43,26 @@ export interface NewEvent {
   suppress: SuppressionReason | null
 }
 
+/** What the caller needs of a newly stored event (for the outbound webhook it causes). */
+export interface StoredEventSummary {
+  tenantId: string
+  campaign: string
+  occurredAt: Date
+  recipient: string
+  providerMessageId: string | null
+  counter: StatCounter | null
+}
+
+interface StoredEventRow {
+  provider_event_id: string
+  tenant_id: string
+  campaign: string
+  occurred_at: Date
+  recipient: string
+  provider_message_id: string | null
+  counter: StatCounter | null
+}
+
 export interface StatTotals {
   sent: number
   delivered: number
@@ -118,11 +138,6 @@ function randomShard (): number {
   return Math.floor(Math.random() * STAT_SHARDS)
 }
 
-/** Tags plus '' (the row for all messages), each once: one upsert must not touch a row twice. */
-function rollupTags (tags: string[]): string[] {
-  return [...new Set(['', ...tags])]
-}
-
 export function createOutreachRepository (db: Queryable) {
   return {
     async insertMessage (message: NewMessage): Promise<string> {
@@ -136,22 +151,25 @@ export function createOutreachRepository (db: Queryable) {
       return (rows[0] as { id: string }).id
     },
 
-    /** Marks the message sent and counts its recipients as sent; run inside withTransaction. */
+    /** Marks the message sent and counts its recipients as sent, in one statement (so all of it or none). */
     async markSent (messageId: string, providerMessageId: string): Promise<void> {
-      const { rows } = await db.query<{ tenant_id: string, campaign: string, tags: string[], recipients: number, day: string }>(
-        `UPDATE outreach_messages SET status = 'sent', provider_message_id = $2, sent_at = now()
-         WHERE id = $1
-         RETURNING tenant_id, campaign, tags, cardinality(recipients) AS recipients, (sent_at AT TIME ZONE 'UTC')::date::text AS day`,
-        [messageId, providerMessageId])
-      const row = rows[0]
-      if (!row) throw new Error(`message ${messageId} vanished before it could be marked sent`)
-      await db.query(
-        'INSERT INTO outreach_campaigns (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [row.tenant_id, row.campaign])
-      await db.query(
-        `INSERT INTO campaign_stats_daily AS s (tenant_id, day, campaign, tag, shard, sent)
-         SELECT $1, $2::date, $3, tag, $5, $6 FROM unnest($4::text[]) AS t(tag)
-         ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET sent = s.sent + EXCLUDED.sent`,
-        [row.tenant_id, row.day, row.campaign, rollupTags(row.tags), randomShard(), row.recipients])
+      const { rows } = await db.query<{ found: number }>(
+        `WITH m AS (
+           UPDATE outreach_messages SET status = 'sent', provider_message_id = $2, sent_at = now()
+           WHERE id = $1
+           RETURNING tenant_id, campaign, tags, cardinality(recipients) AS recipients, (sent_at AT TIME ZONE 'UTC')::date AS day
+         ), campaign AS (
+           INSERT INTO outreach_campaigns (tenant_id, name) SELECT tenant_id, campaign FROM m ON CONFLICT DO NOTHING
+         ), rollup AS (
+           INSERT INTO campaign_stats_daily AS s (tenant_id, day, campaign, tag, shard, sent)
+           SELECT m.tenant_id, m.day, m.campaign, t.tag, $3, m.recipients
+           FROM m CROSS JOIN LATERAL (SELECT DISTINCT tag FROM unnest(array_append(m.tags, '')) AS u(tag)) AS t
+           ORDER BY m.tenant_id, t.tag, m.day, m.campaign
+           ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET sent = s.sent + EXCLUDED.sent
+         )
+         SELECT count(*)::int AS found FROM m`,
+        [messageId, providerMessageId, randomShard()])
+      if (rows[0]?.found !== 1) throw new Error(`message ${messageId} vanished before it could be marked sent`)
     },
 
     async markFailed (messageId: string, status: 'failed' | 'unknown', error: string): Promise<void> {
@@ -164,11 +182,13 @@ export function createOutreachRepository (db: Queryable) {
      * stored, or repeated within the batch, is stored and counted once. The tenant, campaign and tags come
      * from the message the event is about when this service sent it; otherwise the event's own.
      */
-    async recordEvents (events: NewEvent[], defaultTenantId: string): Promise<Set<string>> {
+    async recordEvents (events: NewEvent[], defaultTenantId: string): Promise<Map<string, StoredEventSummary>> {
       const column = <T>(pick: (e: NewEvent) => T) => events.map(pick)
       const json = (value: unknown) => (value === null ? null : JSON.stringify(value))
-      const { rows } = await db.query<{ provider_event_id: string }>(
-        `WITH input AS (
+      // Named, so each connection plans this statement once instead of on every batch.
+      const { rows } = await db.query<StoredEventRow>({
+        name: 'outreach-record-events',
+        text: `WITH input AS (
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::timestamptz[],
              $9::jsonb[], $10::jsonb[], $11::jsonb[], $12::text[], $13::jsonb[], $14::text[], $15::boolean[], $16::text[], $17::text[])
              AS i(provider_event_id, provider_message_id, event, severity, recipient, campaign, tags, occurred_at, delivery_status,
@@ -187,7 +207,7 @@ export function createOutreachRepository (db: Queryable) {
              resolved_tags, occurred_at, delivery_status, client_info, geolocation, url, payload
            FROM resolved ORDER BY provider, provider_event_id
            ON CONFLICT (provider, provider_event_id) DO NOTHING
-           RETURNING provider, provider_event_id, tenant_id, campaign, tags, occurred_at, message_id, recipient
+           RETURNING provider, provider_event_id, tenant_id, campaign, tags, occurred_at, message_id, recipient, provider_message_id
          ), counted AS (
            SELECT ev.*, r.counter, r.accepted_elsewhere AND ev.message_id IS NULL AS counts_as_sent, r.suppress
            FROM ev JOIN resolved r USING (provider, provider_event_id)
@@ -218,13 +238,21 @@ export function createOutreachRepository (db: Queryable) {
            FROM counted WHERE suppress IS NOT NULL ORDER BY tenant_id, lower(recipient)
            ON CONFLICT (tenant_id, email) DO NOTHING
          )
-         SELECT provider_event_id FROM ev`,
-        [column(e => e.providerEventId), column(e => e.providerMessageId), column(e => e.event), column(e => e.severity),
+         SELECT provider_event_id, tenant_id, campaign, occurred_at, recipient, provider_message_id, counter FROM counted`,
+        values: [column(e => e.providerEventId), column(e => e.providerMessageId), column(e => e.event), column(e => e.severity),
           column(e => e.recipient), column(e => e.campaign), column(e => JSON.stringify(e.tags)), column(e => e.occurredAt),
           column(e => json(e.deliveryStatus)), column(e => json(e.clientInfo)), column(e => json(e.geolocation)), column(e => e.url),
           column(e => JSON.stringify(e.payload)), column(e => e.counter), column(e => e.acceptedElsewhere), column(e => e.suppress),
-          column(e => e.provider), defaultTenantId, randomShard()])
-      return new Set(rows.map(r => r.provider_event_id))
+          column(e => e.provider), defaultTenantId, randomShard()],
+      })
+      return new Map(rows.map(r => [r.provider_event_id, {
+        tenantId: r.tenant_id,
+        campaign: r.campaign,
+        occurredAt: r.occurred_at,
+        recipient: r.recipient,
+        providerMessageId: r.provider_message_id,
+        counter: r.counter,
+      }]))
     },
 
     async suppressedAmong (tenantId: string, emails: string[]): Promise<Set<string>> {
@@ -240,26 +268,44 @@ export function createOutreachRepository (db: Queryable) {
       return rows[0]?.reason ?? null
     },
 
+    /** One pass over the rollups: per-campaign sums in first-seen order; totals are their sum, limit/offset page the list. */
     async campaignStats (filter: StatsFilter): Promise<{ totals: StatTotals, campaigns: CampaignRow[] }> {
       const tags = filter.tags && filter.tags.length > 0 ? filter.tags : ['']
-      const params = [filter.tenantId, tags, filter.campaign ?? null, filter.fromDay ?? null, filter.toDay ?? null]
-      const where = `tenant_id = $1 AND tag = ANY($2::text[])
-        AND ($3::text IS NULL OR campaign = $3) AND ($4::date IS NULL OR day >= $4) AND ($5::date IS NULL OR day <= $5)`
-      const [totals, campaigns] = await Promise.all([
-        db.query<StatTotals>(
-          `SELECT coalesce(sum(sent), 0)::bigint AS sent, coalesce(sum(delivered), 0)::bigint AS delivered,
-             coalesce(sum(opens), 0)::bigint AS opens, coalesce(sum(clicks), 0)::bigint AS clicks,
-             coalesce(sum(bounces), 0)::bigint AS bounces, coalesce(sum(complaints), 0)::bigint AS complaints,
-             coalesce(sum(unsubscribes), 0)::bigint AS unsubscribes
-           FROM campaign_stats_daily WHERE ${where}`, params),
-        db.query<CampaignRow>(
-          `SELECT s.campaign AS name, sum(s.sent)::bigint AS sent, sum(s.delivered)::bigint AS delivered,
-             sum(s.opens)::bigint AS opens, sum(s.clicks)::bigint AS clicks
-           FROM (SELECT * FROM campaign_stats_daily WHERE ${where}) AS s
-           LEFT JOIN outreach_campaigns AS c ON c.tenant_id = s.tenant_id AND c.name = s.campaign
-           GROUP BY s.campaign, c.first_seen_at ORDER BY c.first_seen_at, s.campaign LIMIT $6 OFFSET $7`, [...params, filter.limit, filter.offset]),
-      ])
-      return { totals: totals.rows[0] as StatTotals, campaigns: campaigns.rows }
+      const { rows } = await db.query<CampaignRow & StatTotals>(
+        `SELECT s.campaign AS name, sum(s.sent)::bigint AS sent, sum(s.delivered)::bigint AS delivered, sum(s.opens)::bigint AS opens,
+           sum(s.clicks)::bigint AS clicks, sum(s.bounces)::bigint AS bounces, sum(s.complaints)::bigint AS complaints,
+           sum(s.unsubscribes)::bigint AS unsubscribes
+         FROM campaign_stats_daily AS s
+         LEFT JOIN outreach_campaigns AS c ON c.tenant_id = s.tenant_id AND c.name = s.campaign
+         WHERE s.tenant_id = $1 AND s.tag = ANY($2::text[]) AND ($3::text IS NULL OR s.campaign = $3)
+           AND ($4::date IS NULL OR s.day >= $4) AND ($5::date IS NULL OR s.day <= $5)
+         GROUP BY s.campaign, c.first_seen_at ORDER BY c.first_seen_at, s.campaign`,
+        [filter.tenantId, tags, filter.campaign ?? null, filter.fromDay ?? null, filter.toDay ?? null])
+      const totals: StatTotals = { sent: 0, delivered: 0, opens: 0, clicks: 0, bounces: 0, complaints: 0, unsubscribes: 0 }
+      for (const row of rows) for (const key of Object.keys(totals) as Array<keyof StatTotals>) totals[key] += row[key]
+      const campaigns = rows.slice(filter.offset, filter.offset + filter.limit)
+        .map(row => ({ name: row.name, sent: row.sent, delivered: row.delivered, opens: row.opens, clicks: row.clicks }))
+      return { totals, campaigns }
+    },
+
+    /**
+     * Folds the shards of days before `beforeDay` into shard 0, so a past day costs one row per campaign and tag.
+     * Delete and insert are one statement: a reader sees the counts before or after, never half.
+     */
+    async compactStats (beforeDay: string): Promise<number> {
+      const { rowCount } = await db.query(
+        `WITH moved AS (
+           DELETE FROM campaign_stats_daily WHERE day < $1::date AND shard <> 0 RETURNING *
+         )
+         INSERT INTO campaign_stats_daily AS s
+           (tenant_id, day, campaign, tag, shard, sent, delivered, opens, clicks, bounces, complaints, unsubscribes)
+         SELECT tenant_id, day, campaign, tag, 0, sum(sent), sum(delivered), sum(opens), sum(clicks), sum(bounces), sum(complaints), sum(unsubscribes)
+         FROM moved GROUP BY tenant_id, tag, day, campaign ORDER BY tenant_id, tag, day, campaign
+         ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET
+           sent = s.sent + EXCLUDED.sent, delivered = s.delivered + EXCLUDED.delivered, opens = s.opens + EXCLUDED.opens,
+           clicks = s.clicks + EXCLUDED.clicks, bounces = s.bounces + EXCLUDED.bounces, complaints = s.complaints + EXCLUDED.complaints,
+           unsubscribes = s.unsubscribes + EXCLUDED.unsubscribes`, [beforeDay])
+      return rowCount ?? 0
     },
 
     async listEvents (filter: EventFilter): Promise<{ total: number, events: StoredEvent[] }> {

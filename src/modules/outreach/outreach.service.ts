@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../../config.ts'
-import { withTransaction } from '../../db/transaction.ts'
 import {
   ProviderError, ProviderTimeoutError, RecipientSuppressedError, ServiceUnavailableError, TemplateError, ValidationError,
 } from '../../errors.ts'
@@ -15,7 +14,9 @@ import {
   type MailgunSignature, type NormalizedEvent,
 } from './mailgun-events.ts'
 import { createEventWriter } from './event-writer.ts'
+import { withTransaction } from '../../db/transaction.ts'
 import { createOutreachRepository, type StoredEvent } from './outreach.repository.ts'
+import { recordWebhookEvents } from '../webhooks/webhook-events.ts'
 import { createTemplatesRepository } from '../templates/templates.repository.ts'
 import { renderTemplate } from '../templates/template-engine.ts'
 import {
@@ -41,6 +42,8 @@ export interface OutreachServiceDeps {
   metrics: Metrics
   provider: EmailProvider
   principals: PrincipalResolver
+  /** Hands committed outbound webhook deliveries to the queue; never throws (the sweeper covers a failure). */
+  enqueueWebhookDeliveries: (deliveryIds: string[]) => Promise<void>
 }
 
 export interface SendOutcome { messageId: string, providerMessage: string, suppressedRecipients: string[] }
@@ -79,11 +82,12 @@ function toTrackingEvent (event: StoredEvent): TrackingEvent {
 }
 
 export function createOutreachService (deps: OutreachServiceDeps) {
-  const { config, pool, redis, logger, metrics, provider, principals } = deps
+  const { config, pool, redis, logger, metrics, provider, principals, enqueueWebhookDeliveries } = deps
   const repository = createOutreachRepository(pool)
   // Events of messages this service did not send belong to the default tenant.
   const eventWriter = createEventWriter(pool, logger, () => principals.tenantByName(config.DEFAULT_TENANT), {
-    concurrency: Math.max(1, Math.min(4, config.DATABASE_POOL_MAX - 2)),
+    concurrency: Math.max(1, Math.min(config.WEBHOOK_WRITE_CONCURRENCY, config.DATABASE_POOL_MAX - 2)),
+    onWebhookDeliveries: enqueueWebhookDeliveries,
   })
   const templates = createTemplatesRepository(pool)
 
@@ -107,6 +111,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
   async function deliver (principal: Principal, email: OutgoingEmail, record: { template: string | null, variables: Record<string, unknown> }): Promise<SendOutcome> {
     const { allowed, suppressed } = await dropSuppressed(principal.tenantId, email.to)
     const outgoing = { ...email, to: allowed }
+    const campaign = campaignOf(outgoing.variables, outgoing.tags)
     const messageRowId = await repository.insertMessage({
       tenantId: principal.tenantId,
       senderId: principal.id,
@@ -118,7 +123,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
       template: record.template,
       tags: outgoing.tags,
       variables: record.variables,
-      campaign: campaignOf(outgoing.variables, outgoing.tags),
+      campaign,
       provider: provider.name,
     })
 
@@ -137,7 +142,26 @@ export function createOutreachService (deps: OutreachServiceDeps) {
       }
     }
     metrics.emailsSent.inc({ provider: provider.name })
-    await withTransaction(pool, client => createOutreachRepository(client).markSent(messageRowId, result.id))
+    let deliveryIds: string[]
+    try {
+      // email.sent for each recipient commits with the sent state, so a customer hears of every send exactly once.
+      deliveryIds = await withTransaction(pool, async (client) => {
+        await createOutreachRepository(client).markSent(messageRowId, result.id)
+        const sentAt = new Date()
+        const deliveries = await recordWebhookEvents(client, allowed.map(recipient => ({
+          tenantId: principal.tenantId,
+          type: 'email.sent' as const,
+          data: { campaignId: campaign, messageId: result.id, recipientEmail: recipient },
+          occurredAt: sentAt,
+        })))
+        return deliveries.map(d => d.deliveryId)
+      })
+    } catch (err) {
+      // The provider has the message; only our record of it failed. Say so loudly: the row stays 'sending'.
+      logger.error({ err, messageRowId, providerMessageId: result.id }, 'message sent but not recorded as sent')
+      throw err
+    }
+    if (deliveryIds.length > 0) await enqueueWebhookDeliveries(deliveryIds)
     return { messageId: result.id, providerMessage: result.message, suppressedRecipients: suppressed }
   }
 
@@ -285,6 +309,12 @@ export function createOutreachService (deps: OutreachServiceDeps) {
       })
       if (!stored) logger.debug({ eventId: event.id }, 'duplicate webhook event ignored')
       return { eventId: event.id, eventType: event.type, stored }
+    },
+
+    /** Maintenance: folds the rollup shards of days before yesterday (UTC) into one row each. */
+    async compactStats (now = new Date()): Promise<number> {
+      const yesterday = new Date(now.getTime() - 24 * 3600 * 1000).toISOString().slice(0, 10)
+      return await repository.compactStats(yesterday)
     }
   }
 }
