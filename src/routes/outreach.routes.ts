@@ -1,8 +1,7 @@
 // Outreach API (seed 000): sends, Mailgun webhook ingest, campaign statistics and tracking data.
 import formbody from '@fastify/formbody'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import type { Principal } from '../modules/auth/principal-resolver.ts'
 import {
   CampaignStatsQuerySchema, TrackingDataQuerySchema, TrackingDataResponseSchema, WebhookFormBodySchema,
   WebhookJsonBodySchema, WebhookResponseSchema,
@@ -11,6 +10,7 @@ import {
 } from '../modules/outreach/outreach.schemas.ts'
 import { OUTREACH_MESSAGE, type SendOutcome } from '../modules/outreach/outreach.service.ts'
 import { errorResponses, stamp } from '../schemas.ts'
+import { principalOf } from './request-tenant.ts'
 
 const BEARER = [{ BearerAuth: [] }]
 // Shared components (added in app.ts), referenced so the OpenAPI document names them as seed 000 does.
@@ -18,11 +18,6 @@ const SendEmailRequestRef = Type.Ref('SendEmailRequest')
 const SendTemplateEmailRequestRef = Type.Ref('SendTemplateEmailRequest')
 const EmailResponseRef = Type.Ref('EmailResponse')
 const CampaignStatsResponseRef = Type.Ref('CampaignStatsResponse')
-
-function principalOf (request: FastifyRequest): Principal {
-  if (!request.principal) throw new Error('outreach route reached without an authenticated principal')
-  return request.principal
-}
 
 function emailResponse (message: string, outcome: SendOutcome) {
   return stamp({

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { errorResponses, stamp } from '../schemas.ts'
+import { principalOf } from './request-tenant.ts'
 
 const SINGLE_LINE = '^[^\\r\\n]*$'
 const Email = Type.String({ format: 'email', maxLength: 254 })
@@ -55,9 +56,7 @@ const sendMailRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: SendMailResponseSchema, ...errorResponses(400, 401, 403, 409, 422, 429, 502, 503, 504) },
     },
   }, async (request) => {
-    const principal = request.principal
-    if (!principal) throw new Error('/send-mail reached without an authenticated principal')
-    const outcome = await app.deps.reportMail.sendMail(principal, request.body)
+    const outcome = await app.deps.reportMail.sendMail(principalOf(request), request.body)
     return stamp({
       success: true as const,
       message: 'Email sent successfully',

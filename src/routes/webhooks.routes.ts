@@ -1,16 +1,12 @@
 // /api/v1/webhooks: customer endpoints for signed event notifications, their delivery log and redelivery (seed 002).
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import {
   CreateWebhookBodySchema, CreatedWebhookSchema, DeliveryParamsSchema, DeliveryQuerySchema, UpdateWebhookBodySchema,
   WebhookDeliveryPageSchema, WebhookDeliverySchema, WebhookListSchema, WebhookParamsSchema, WebhookSchema,
 } from '../modules/webhooks/webhooks.schemas.ts'
 import { errorResponses } from '../schemas.ts'
-
-function tenantOf (request: FastifyRequest): string {
-  if (!request.principal) throw new Error('webhooks route registered without authentication')
-  return request.principal.tenantId
-}
+import { tenantOf } from './request-tenant.ts'
 
 /** A fresh array per route, so the generated YAML repeats it instead of using anchors. */
 function security (): Array<Record<string, string[]>> {
