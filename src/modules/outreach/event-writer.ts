@@ -1,10 +1,7 @@
 // Group commit for webhook events: requests arriving together share one INSERT and one commit.
 import type pg from 'pg'
 import type { Logger } from 'pino'
-import { withTransaction } from '../../db/transaction.ts'
-import { recordWebhookEvents, type WebhookEventInput } from '../webhooks/webhook-events.ts'
-import type { WebhookEventType } from '../webhooks/webhooks.schemas.ts'
-import { createOutreachRepository, type NewEvent, type StatCounter, type StoredEventSummary } from './outreach.repository.ts'
+import { createOutreachRepository, type NewEvent } from './outreach.repository.ts'
 
 interface Pending { event: NewEvent, resolve: (stored: boolean) => void, reject: (err: unknown) => void }
 
@@ -17,30 +14,6 @@ export interface EventWriterOptions {
   onWebhookDeliveries?: (deliveryIds: string[]) => Promise<void>
 }
 
-/** Which customer webhook a counted provider event becomes (seed 002's event types). */
-const WEBHOOK_TYPE: Record<StatCounter, WebhookEventType> = {
-  delivered: 'email.delivered',
-  opens: 'email.opened',
-  clicks: 'email.clicked',
-  bounces: 'email.bounced',
-  complaints: 'email.complained',
-  unsubscribes: 'email.unsubscribed',
-}
-
-function webhookEventsFor (stored: Map<string, StoredEventSummary>): WebhookEventInput[] {
-  const inputs: WebhookEventInput[] = []
-  for (const event of stored.values()) {
-    if (!event.counter) continue
-    inputs.push({
-      tenantId: event.tenantId,
-      type: WEBHOOK_TYPE[event.counter],
-      data: { campaignId: event.campaign, messageId: event.providerMessageId ?? '', recipientEmail: event.recipient },
-      occurredAt: event.occurredAt,
-    })
-  }
-  return inputs
-}
-
 // Two batches that wait on each other's rows: Postgres aborts one; running it again is safe (nothing was kept).
 const RETRYABLE = new Set(['40P01', '40001'])
 
@@ -50,6 +23,7 @@ const RETRYABLE = new Set(['40P01', '40001'])
  * is sent when a writer slot is free, with everything that arrived in the meantime.
  */
 export function createEventWriter (pool: pg.Pool, logger: Logger, defaultTenant: () => Promise<{ id: string }>, options: EventWriterOptions = {}) {
+  const repository = createOutreachRepository(pool)
   const maxBatch = options.maxBatch ?? 500
   const concurrency = options.concurrency ?? 4
   let queue: Pending[] = []
@@ -60,12 +34,8 @@ export function createEventWriter (pool: pg.Pool, logger: Logger, defaultTenant:
     const tenantId = (await defaultTenant()).id
     for (let attempt = 1; ; attempt++) {
       try {
-        // The outbox: the webhook deliveries an event causes commit with the event, or neither does.
-        const { stored, deliveryIds } = await withTransaction(pool, async (client) => {
-          const stored = await createOutreachRepository(client).recordEvents(batch.map(p => p.event), tenantId)
-          const deliveries = await recordWebhookEvents(client, webhookEventsFor(stored))
-          return { stored, deliveryIds: deliveries.map(d => d.deliveryId) }
-        })
+        // One statement stores the events and the customer webhooks they cause (the outbox): both or neither.
+        const { stored, deliveryIds } = await repository.recordEvents(batch.map(p => p.event), tenantId)
         for (const pending of batch) pending.resolve(stored.has(pending.event.providerEventId))
         if (deliveryIds.length > 0) await options.onWebhookDeliveries?.(deliveryIds)
         return

@@ -1,5 +1,6 @@
 // SQL for the Outreach API: messages, tracking events with their rollups, and suppressions.
 import type { Queryable } from '../../db/pool.ts'
+import { EVENT_TIME_FIELD, type WebhookEventType } from '../webhooks/webhooks.schemas.ts'
 
 /** Rollup rows per campaign and day are spread over this many shards; readers sum them. */
 export const STAT_SHARDS = 8
@@ -43,24 +44,24 @@ export interface NewEvent {
   suppress: SuppressionReason | null
 }
 
-/** What the caller needs of a newly stored event (for the outbound webhook it causes). */
-export interface StoredEventSummary {
-  tenantId: string
-  campaign: string
-  occurredAt: Date
-  recipient: string
-  providerMessageId: string | null
-  counter: StatCounter | null
+interface StoredEventRow {
+  provider_event_id: string | null
+  delivery_id: string | null
 }
 
-interface StoredEventRow {
-  provider_event_id: string
-  tenant_id: string
-  campaign: string
-  occurred_at: Date
-  recipient: string
-  provider_message_id: string | null
-  counter: StatCounter | null
+/** Counted provider events and the customer webhook each becomes, passed to SQL as parallel arrays. */
+const WEBHOOK_TYPE_OF_COUNTER: Record<StatCounter, WebhookEventType> = {
+  delivered: 'email.delivered',
+  opens: 'email.opened',
+  clicks: 'email.clicked',
+  bounces: 'email.bounced',
+  complaints: 'email.complained',
+  unsubscribes: 'email.unsubscribed',
+}
+const WEBHOOK_EVENT_MAP = {
+  counters: Object.keys(WEBHOOK_TYPE_OF_COUNTER),
+  types: Object.values(WEBHOOK_TYPE_OF_COUNTER),
+  timeFields: Object.values(WEBHOOK_TYPE_OF_COUNTER).map(type => EVENT_TIME_FIELD[type]),
 }
 
 export interface StatTotals {
@@ -182,7 +183,7 @@ export function createOutreachRepository (db: Queryable) {
      * stored, or repeated within the batch, is stored and counted once. The tenant, campaign and tags come
      * from the message the event is about when this service sent it; otherwise the event's own.
      */
-    async recordEvents (events: NewEvent[], defaultTenantId: string): Promise<Map<string, StoredEventSummary>> {
+    async recordEvents (events: NewEvent[], defaultTenantId: string): Promise<{ stored: Set<string>, deliveryIds: string[] }> {
       const column = <T>(pick: (e: NewEvent) => T) => events.map(pick)
       const json = (value: unknown) => (value === null ? null : JSON.stringify(value))
       // Named, so each connection plans this statement once instead of on every batch.
@@ -237,22 +238,51 @@ export function createOutreachRepository (db: Queryable) {
            SELECT DISTINCT ON (tenant_id, lower(recipient)) tenant_id, lower(recipient), suppress, provider_event_id
            FROM counted WHERE suppress IS NOT NULL ORDER BY tenant_id, lower(recipient)
            ON CONFLICT (tenant_id, email) DO NOTHING
+         ), hook_targets AS (
+           -- The outbox for customer webhooks (seed 002): each new countable event that an endpoint of its tenant
+           -- subscribes to becomes a webhook event and one delivery per endpoint, committed with the event itself.
+           SELECT c.provider, c.provider_event_id, e.id AS endpoint_id
+           FROM counted c
+           JOIN unnest($20::text[], $21::text[]) AS m(counter, type) ON m.counter = c.counter
+           JOIN webhook_endpoints e ON e.tenant_id = c.tenant_id AND e.active AND e.disabled_at IS NULL AND m.type = ANY (e.events)
+         ), hook_input AS (
+           SELECT c.provider, c.provider_event_id, c.tenant_id, c.occurred_at, c.campaign, c.provider_message_id, c.recipient, m.type, m.time_field,
+             'evt_' || replace(gen_random_uuid()::text, '-', '') AS id,
+             to_char(c.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
+           FROM counted c JOIN unnest($20::text[], $21::text[], $22::text[]) AS m(counter, type, time_field) ON m.counter = c.counter
+           WHERE (c.provider, c.provider_event_id) IN (SELECT provider, provider_event_id FROM hook_targets)
+         ), hook_events AS (
+           INSERT INTO webhook_events (id, tenant_id, type, occurred_at, body)
+           SELECT h.id, h.tenant_id, h.type, h.occurred_at, json_build_object(
+             'id', h.id, 'type', h.type, 'timestamp', h.at,
+             'data', json_build_object('campaignId', h.campaign, 'messageId', coalesce(h.provider_message_id, ''),
+               'recipientEmail', h.recipient, h.time_field, h.at))::text
+           FROM hook_input h
+           RETURNING id
+         ), hook_deliveries AS (
+           INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, next_attempt_at)
+           SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), h.tenant_id, t.endpoint_id, h.id, now()
+           FROM hook_targets t JOIN hook_input h USING (provider, provider_event_id)
+           WHERE EXISTS (SELECT 1 FROM hook_events WHERE hook_events.id = h.id)
+           RETURNING id
          )
-         SELECT provider_event_id, tenant_id, campaign, occurred_at, recipient, provider_message_id, counter FROM counted`,
+         SELECT provider_event_id, NULL::text AS delivery_id FROM ev
+         UNION ALL
+         SELECT NULL, id FROM hook_deliveries`,
         values: [column(e => e.providerEventId), column(e => e.providerMessageId), column(e => e.event), column(e => e.severity),
           column(e => e.recipient), column(e => e.campaign), column(e => JSON.stringify(e.tags)), column(e => e.occurredAt),
           column(e => json(e.deliveryStatus)), column(e => json(e.clientInfo)), column(e => json(e.geolocation)), column(e => e.url),
           column(e => JSON.stringify(e.payload)), column(e => e.counter), column(e => e.acceptedElsewhere), column(e => e.suppress),
-          column(e => e.provider), defaultTenantId, randomShard()],
+          column(e => e.provider), defaultTenantId, randomShard(),
+          WEBHOOK_EVENT_MAP.counters, WEBHOOK_EVENT_MAP.types, WEBHOOK_EVENT_MAP.timeFields],
       })
-      return new Map(rows.map(r => [r.provider_event_id, {
-        tenantId: r.tenant_id,
-        campaign: r.campaign,
-        occurredAt: r.occurred_at,
-        recipient: r.recipient,
-        providerMessageId: r.provider_message_id,
-        counter: r.counter,
-      }]))
+      const stored = new Set<string>()
+      const deliveryIds: string[] = []
+      for (const row of rows) {
+        if (row.provider_event_id !== null) stored.add(row.provider_event_id)
+        else if (row.delivery_id !== null) deliveryIds.push(row.delivery_id)
+      }
+      return { stored, deliveryIds }
     },
 
     async suppressedAmong (tenantId: string, emails: string[]): Promise<Set<string>> {
