@@ -1,7 +1,10 @@
 // Helpers for Outreach API tests: Firebase-like HS256 tokens and signed Mailgun webhook bodies.
 import { createHmac, randomBytes } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
-import { TEST_JWT_SECRET, TEST_PROJECT_ID, uniqueName } from './build.ts'
+import type { Test } from 'tap'
+import type { Config } from '../../src/config.ts'
+import { build, TEST_JWT_SECRET, TEST_PROJECT_ID, uniqueName } from './build.ts'
+import { startFakeMailgun } from './fake-mailgun.ts'
 
 export const TEST_SIGNING_KEY = 'test-mailgun-webhook-signing-key'
 
@@ -65,4 +68,14 @@ export function webhookBody (options: EventOptions = {}, signature = freshSignat
       ...options.extra,
     },
   }
+}
+
+/** The real app sending through a fake Mailgun on localhost (domain mg.yourdomain.com, as in seed 000). */
+export async function buildWithMailgun (t: Test, config: Partial<Config> = {}) {
+  const mailgun = await startFakeMailgun()
+  t.teardown(() => mailgun.close())
+  const app = await build(t, {
+    config: { EMAIL_PROVIDER: 'mailgun', MAILGUN_API_KEY: 'key-test', MAILGUN_DOMAIN: 'mg.yourdomain.com', MAILGUN_URL: mailgun.url, ...config },
+  })
+  return { app, mailgun }
 }

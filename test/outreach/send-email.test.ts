@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { build, uniqueName } from '../helpers/build.ts'
 import { startFakeMailgun } from '../helpers/fake-mailgun.ts'
-import { bearer } from '../helpers/outreach.ts'
+import { bearer, buildWithMailgun } from '../helpers/outreach.ts'
 
 const SEED_REQUEST = {
   to: ['recipient@example.com'],
@@ -13,19 +13,8 @@ const SEED_REQUEST = {
   trackingSettings: { opens: true, clicks: true, unsubscribes: true },
 }
 
-async function withMailgun (t: Test) {
-  const mailgun = await startFakeMailgun()
-  t.teardown(() => mailgun.close())
-  const app = await build(t, {
-    config: {
-      EMAIL_PROVIDER: 'mailgun',
-      MAILGUN_API_KEY: 'key-test',
-      MAILGUN_DOMAIN: 'mg.yourdomain.com',
-      MAILGUN_URL: mailgun.url,
-      EMAIL_PROVIDER_TIMEOUT_MS: 500,
-    },
-  })
-  return { app, mailgun }
+function withMailgun (t: Test) {
+  return buildWithMailgun(t, { EMAIL_PROVIDER_TIMEOUT_MS: 500 })
 }
 
 t.test('seed example: send-email through Mailgun answers with the provider id and records the message', async (t) => {

@@ -1,7 +1,6 @@
 import t, { type Test } from 'tap'
 import { build, uniqueName } from '../helpers/build.ts'
-import { startFakeMailgun } from '../helpers/fake-mailgun.ts'
-import { bearer } from '../helpers/outreach.ts'
+import { bearer, buildWithMailgun } from '../helpers/outreach.ts'
 
 const SEED_REQUEST = {
   to: ['user@example.com'],
@@ -16,19 +15,9 @@ const SEED_REQUEST = {
 }
 
 async function withMailgun (t: Test) {
-  const mailgun = await startFakeMailgun()
-  mailgun.templates.add('welcome-template')
-  t.teardown(() => mailgun.close())
-  const app = await build(t, {
-    config: {
-      EMAIL_PROVIDER: 'mailgun',
-      MAILGUN_API_KEY: 'key-test',
-      MAILGUN_DOMAIN: 'mg.yourdomain.com',
-      MAILGUN_URL: mailgun.url,
-      DEFAULT_FROM_EMAIL: 'noreply@yourdomain.com',
-    },
-  })
-  return { app, mailgun }
+  const built = await buildWithMailgun(t, { DEFAULT_FROM_EMAIL: 'noreply@yourdomain.com' })
+  built.mailgun.templates.add('welcome-template')
+  return built
 }
 
 t.test('seed example: a Mailgun stored template with templateVariables', async (t) => {
