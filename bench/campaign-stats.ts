@@ -1,11 +1,10 @@
 // campaign-stats over millions of stored events: p50/p99 of the API answering from rollups.
 // Usage: node --import tsx bench/campaign-stats.ts [events=5000000] [secondsPerQuery=10] [connections=1]
-import { writeFile, mkdir } from 'node:fs/promises'
 import { createSigner } from 'fast-jwt'
 import pg from 'pg'
 import { runMigrations } from '../src/db/migrate.ts'
 import { createOutreachRepository } from '../src/modules/outreach/outreach.repository.ts'
-import { createDatabase, dropDatabase, load, machine, PG_SERVER, REDIS_URL, startProcess } from './lib.ts'
+import { createDatabase, dropDatabase, load, machine, PG_SERVER, REDIS_URL, startProcess, writeResult } from './lib.ts'
 
 const EVENTS = Number(process.argv[2] ?? 5_000_000)
 const SECONDS = Number(process.argv[3] ?? 10)
@@ -125,9 +124,7 @@ try {
     answered: { totalSent: answered.totalSent, delivered: answered.delivered, opens: answered.opens, clicks: answered.clicks },
     queries: results,
   }
-  console.log(JSON.stringify(result, null, 2))
-  await mkdir(new URL('results/', import.meta.url), { recursive: true })
-  await writeFile(new URL('results/campaign-stats.json', import.meta.url), JSON.stringify(result, null, 2) + '\n')
+  await writeResult('campaign-stats', result)
 } finally {
   await api.stop()
   await db.end()

@@ -1,5 +1,6 @@
 // Shared by the benchmarks: machine facts, child processes for servers, a closed- and open-loop HTTP load generator.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, totalmem } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
@@ -157,4 +158,12 @@ export async function load (options: LoadOptions): Promise<LoadResult> {
     latencyMs: { p50: percentile(latencies, 0.5), p90: percentile(latencies, 0.9), p99: percentile(latencies, 0.99), max: percentile(latencies, 1) },
     okBodies,
   }
+}
+
+/** Prints a benchmark's result and keeps it as bench/results/<name>.json, the file BENCHMARKS.md quotes. */
+export async function writeResult (name: string, result: unknown): Promise<void> {
+  const text = JSON.stringify(result, null, 2)
+  console.log(text)
+  await mkdir(new URL('bench/results/', ROOT), { recursive: true })
+  await writeFile(new URL(`bench/results/${name}.json`, ROOT), text + '\n')
 }

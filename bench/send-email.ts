@@ -1,9 +1,8 @@
 // send-email through mailgun.js to the fake Mailgun at a fixed rate: p50/p99 latency of the whole send path.
 // Usage: node --import tsx bench/send-email.ts [rate=100] [seconds=30]
-import { writeFile, mkdir } from 'node:fs/promises'
 import { createSigner } from 'fast-jwt'
 import FormData from 'form-data'
-import { createDatabase, dropDatabase, load, machine, REDIS_URL, startProcess } from './lib.ts'
+import { createDatabase, dropDatabase, load, machine, REDIS_URL, startProcess, writeResult } from './lib.ts'
 
 const RATE = Number(process.argv[2] ?? 100)
 const SECONDS = Number(process.argv[3] ?? 30)
@@ -76,9 +75,7 @@ try {
     baselineDirectToFakeMailgun: baseline,
     sendEmail: send,
   }
-  console.log(JSON.stringify(result, null, 2))
-  await mkdir(new URL('results/', import.meta.url), { recursive: true })
-  await writeFile(new URL('results/send-email.json', import.meta.url), JSON.stringify(result, null, 2) + '\n')
+  await writeResult('send-email', result)
 } finally {
   await api.stop()
   await mailgun.stop()

@@ -1,9 +1,8 @@
 // Webhook ingest: signed Mailgun events at full speed against the real service, beside a bare Fastify route.
 // Usage: node --import tsx bench/webhook-ingest.ts [seconds] [connections]
 import { createHmac, randomBytes } from 'node:crypto'
-import { writeFile, mkdir } from 'node:fs/promises'
 import pg from 'pg'
-import { createDatabase, dropDatabase, load, machine, REDIS_URL, startProcess, type BenchRequest } from './lib.ts'
+import { createDatabase, dropDatabase, load, machine, REDIS_URL, startProcess, type BenchRequest, writeResult } from './lib.ts'
 
 const SECONDS = Number(process.argv[2] ?? 30)
 const CONNECTIONS = Number(process.argv[3] ?? 64)
@@ -86,9 +85,7 @@ try {
     storedEqualsAnswered2xx: after - before === ok,
     rollupCountersEqualCountableEvents: Number(rollup) === Number(countable),
   }
-  console.log(JSON.stringify(result, null, 2))
-  await mkdir(new URL('results/', import.meta.url), { recursive: true })
-  await writeFile(new URL('results/webhook-ingest.json', import.meta.url), JSON.stringify(result, null, 2) + '\n')
+  await writeResult('webhook-ingest', result)
 } finally {
   await api.stop()
   await bare.stop()
