@@ -7,6 +7,7 @@ import { Type, type Static } from 'typebox'
 import { ConfigError } from './errors.ts'
 import { fetchSecretJson } from './aws/secrets-manager.ts'
 import { parseKeyTemplate } from './modules/reports/report-keys.ts'
+import { parseEncryptionKey } from './modules/campaigns/secret-box.ts'
 
 /** A string limited to a few values, as a plain JSON Schema enum (clearer errors than anyOf of consts). */
 function StringEnum<const T extends readonly string[]> (values: T, options: { default: T[number], description?: string }) {
@@ -79,6 +80,10 @@ export const ConfigSchema = Type.Object({
   SMTP_POOL_SIZE: Type.Integer({ default: 5, minimum: 1, description: 'Pooled SMTP connections' }),
   SES_CONFIGURATION_SET: Type.Optional(Type.String({ minLength: 1, description: 'SES configuration set for event publishing' })),
 
+  // --- Campaigns (seeds 002 and 003) ---
+  PUBLIC_BASE_URL: Type.String({ default: 'http://localhost:3000', pattern: '^https?://[^/]+$', description: 'Origin recipients reach this service at: tracking pixel, click redirects and unsubscribe links' }),
+  CREDENTIALS_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 1, description: '32 bytes (64 hex or base64) sealing SMTP passwords given in /smtp-campaign requests; without it such requests are refused' })),
+
   WEBHOOK_ALLOW_PRIVATE_URLS: Type.Boolean({
     default: false,
     description: 'Allow http and loopback, private and link-local addresses for outbound webhooks (tests and local development only)',
@@ -139,6 +144,13 @@ export function validateConfig (raw: Record<string, unknown>): Config {
     parseKeyTemplate(config.REPORT_KEY_TEMPLATE)
   } catch (err) {
     throw new ConfigError(`Invalid configuration: REPORT_KEY_TEMPLATE ${(err as Error).message.replace(/^REPORT_KEY_TEMPLATE /, '')}`)
+  }
+  if (config.CREDENTIALS_ENCRYPTION_KEY !== undefined) {
+    try {
+      parseEncryptionKey(config.CREDENTIALS_ENCRYPTION_KEY)
+    } catch (err) {
+      throw new ConfigError(`Invalid configuration: ${(err as Error).message}`)
+    }
   }
   checkProviderConfig(config)
   return config

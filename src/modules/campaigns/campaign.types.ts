@@ -1,0 +1,87 @@
+// The campaign engine's shapes, shared by /api/v1/campaigns (seed 002), /smtp-campaign (seed 003), the workers and /ui.
+
+/** Seed 002's campaign status vocabulary. /campaign-status maps it to seed 003's (see toSeed003Status). */
+export type CampaignStatus = 'scheduled' | 'queued' | 'sending' | 'paused' | 'cancelled' | 'sent' | 'failed'
+export type RecipientState = 'pending' | 'sending' | 'sent' | 'failed' | 'unknown' | 'cancelled'
+export type CampaignOrigin = 'api' | 'smtp-campaign'
+
+export interface CampaignRecipientInput {
+  email: string
+  /** Template data for this recipient: firstName, lastName and any other fields given. */
+  data: Record<string, unknown>
+}
+
+/** Seed 003: a relay named in the request instead of the configured provider. */
+export interface SmtpRelayInput {
+  host: string
+  port: number
+  secure: boolean
+  username?: string
+  password?: string
+}
+
+export interface AttachmentInput {
+  filename: string
+  contentType: string
+  content: Buffer
+}
+
+export interface CreateCampaignInput {
+  tenantId: string
+  origin: CampaignOrigin
+  name: string
+  /** Handlebars sources, rendered per recipient (subject plain, html escaped, text plain). */
+  subject: string
+  content: { html?: string, text?: string } | { templateId: string }
+  from: { email: string, name?: string }
+  replyTo?: string
+  tags?: string[]
+  audience: { type: 'inline', recipients: CampaignRecipientInput[] } | { type: 'contacts' }
+  settings: { trackOpens: boolean, trackClicks: boolean, emailsPerHour: number | null }
+  scheduledAt?: Date
+  smtpRelay?: SmtpRelayInput
+  attachments?: AttachmentInput[]
+}
+
+export interface CampaignProgress {
+  total: number
+  pending: number
+  sending: number
+  sent: number
+  failed: number
+  unknown: number
+  cancelled: number
+}
+
+/** Seed 002's "statistics": rates are percentages with one decimal, as its example computes them. */
+export interface CampaignStatistics {
+  sent: number
+  delivered: number
+  bounced: number
+  complained: number
+  opened: number
+  clicked: number
+  deliveryRate: number
+  openRate: number
+  clickRate: number
+}
+
+export interface CampaignDetail {
+  id: string
+  tenantId: string
+  origin: CampaignOrigin
+  name: string
+  status: CampaignStatus
+  createdAt: Date
+  updatedAt: Date
+  scheduledAt: Date | null
+  startedAt: Date | null
+  /** When the last recipient reached a final state: seed 002's "sent". */
+  completedAt: Date | null
+  estimatedSendAt: Date | null
+  recipientCount: number
+  suppressedCount: number
+  progress: CampaignProgress
+  statistics: CampaignStatistics
+  error: string | null
+}
