@@ -85,3 +85,29 @@ export interface CampaignDetail {
   statistics: CampaignStatistics
   error: string | null
 }
+
+/** One campaign recipient: what tracking and unsubscribe links are signed over. recipientId is campaign_recipients.id. */
+export interface RecipientRef {
+  tenantId: string
+  campaignId: string
+  recipientId: string
+  email: string
+}
+
+export interface DecoratedContent {
+  html?: string
+  text?: string
+  /** List-Unsubscribe and List-Unsubscribe-Post (RFC 8058), added to every campaign email. */
+  headers: Record<string, string>
+}
+
+/**
+ * Open pixel, signed click redirects and one-click unsubscribe for one rendered campaign email
+ * (implemented in src/modules/tracking). The send-batch worker calls it when the campaign is sent.
+ */
+export interface MessageDecorator {
+  /** SMTP and SES sends: the pixel and redirects as the campaign's settings ask, plus the unsubscribe headers. */
+  decorate (recipient: RecipientRef, content: { html?: string, text?: string }, options: { trackOpens: boolean, trackClicks: boolean }): DecoratedContent
+  /** Mailgun batches: each recipient's unsubscribe URL, carried in recipient-variables (Mailgun tracks opens and clicks itself). */
+  unsubscribeUrl (recipient: RecipientRef): string
+}
