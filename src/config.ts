@@ -82,6 +82,10 @@ export const ConfigSchema = Type.Object({
 
   // --- Campaigns (seeds 002 and 003) ---
   PUBLIC_BASE_URL: Type.String({ default: 'http://localhost:3000', pattern: '^https?://[^/]+$', description: 'Origin recipients reach this service at: tracking pixel, click redirects and unsubscribe links' }),
+  CAMPAIGN_SEND_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, description: 'Campaign batches sent at once per worker process' }),
+  CAMPAIGN_SEND_ATTEMPTS: Type.Integer({ default: 6, minimum: 1, maximum: 50, description: 'Attempts of a campaign batch the provider could not take (unavailable) before its recipients are marked failed' }),
+  CAMPAIGN_RETRY_BASE_MS: Type.Integer({ default: 5_000, minimum: 1, description: 'First retry delay of such a batch; doubled on each next attempt' }),
+  CAMPAIGN_SWEEP_INTERVAL_MS: Type.Integer({ default: 60_000, minimum: 100, description: 'How often campaigns that should be sending are planned again from Postgres (covers jobs lost with Redis)' }),
   CREDENTIALS_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 1, description: '32 bytes (64 hex or base64) sealing SMTP passwords given in /smtp-campaign requests; without it such requests are refused' })),
 
   WEBHOOK_ALLOW_PRIVATE_URLS: Type.Boolean({

@@ -25,13 +25,17 @@ import type { Resolver } from './modules/webhooks/address-guard.ts'
 import { createWebhookDeliverer, type WebhookDeliverer } from './modules/webhooks/webhook-delivery.ts'
 import { createWebhookSender, type WebhookSender } from './modules/webhooks/webhook-sender.ts'
 import { createWebhooksService, type WebhooksService } from './modules/webhooks/webhooks.service.ts'
+import { createCampaignsService, type CampaignsService } from './modules/campaigns/campaigns.service.ts'
+import type { MessageDecorator } from './modules/campaigns/campaign.types.ts'
+import { createCampaignSender, type CampaignSender } from './modules/campaigns/campaign-sender.ts'
+import { batchJobId } from './workers/send-batch.worker.ts'
 
 export interface Dependencies {
   config: Config
   logger: Logger
   pool: pg.Pool
   redis: Redis
-  queues: { maintenance: Queue, webhookDelivery: Queue }
+  queues: { maintenance: Queue, webhookDelivery: Queue, campaignDispatch: Queue, sendBatch: Queue }
   metrics: Metrics
   apiKeys: ApiKeysService
   idempotency: IdempotencyRepository
@@ -46,12 +50,18 @@ export interface Dependencies {
   webhooks: WebhooksService
   webhookSender: WebhookSender
   webhookDeliverer: WebhookDeliverer
+  campaigns: CampaignsService
+  /** The workers' side of campaigns: dispatch, batches, the recovery sweep. */
+  campaignSender: CampaignSender
+  /** Tracking pixel, click redirects and unsubscribe links for campaign emails (src/modules/tracking), when present. */
+  messageDecorator?: MessageDecorator
 }
 
 export interface DependencyOverrides {
   logger?: Logger
   /** DNS for outbound webhooks; tests inject one to resolve names to forbidden addresses. */
   webhookResolver?: Resolver
+  messageDecorator?: MessageDecorator
 }
 
 export async function createDependencies (config: Config, overrides: DependencyOverrides = {}): Promise<Dependencies> {
@@ -64,6 +74,8 @@ export async function createDependencies (config: Config, overrides: DependencyO
   const queues = {
     maintenance: new Queue(QUEUE.maintenance, queueOptions),
     webhookDelivery: new Queue(QUEUE.webhookDelivery, queueOptions),
+    campaignDispatch: new Queue(QUEUE.campaignDispatch, queueOptions),
+    sendBatch: new Queue(QUEUE.sendBatch, queueOptions),
   }
   for (const queue of Object.values(queues)) queue.on('error', (err) => logger.warn({ err, queue: queue.name }, 'queue error'))
   const metrics = createMetrics(() => Object.values(queues))
@@ -88,6 +100,31 @@ export async function createDependencies (config: Config, overrides: DependencyO
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     ...(overrides.webhookResolver ? { resolver: overrides.webhookResolver } : {}),
   })
+  const campaigns = createCampaignsService({ config, pool, logger, providerName: emailProvider.name, dispatchQueue: queues.campaignDispatch })
+  const campaignSender = createCampaignSender({
+    config,
+    pool,
+    logger,
+    metrics,
+    provider: emailProvider,
+    messageDecorator: overrides.messageDecorator,
+    enqueueWebhookDeliveries: webhooks.enqueueDeliveries,
+    enqueueDispatch: campaigns.enqueueDispatch,
+    async enqueueBatches (campaignId, batches) {
+      if (batches.length === 0) return
+      await queues.sendBatch.addBulk(batches.map(batch => ({
+        name: 'send-batch',
+        data: { campaignId, batch },
+        opts: {
+          jobId: batchJobId(campaignId, batch),
+          attempts: config.CAMPAIGN_SEND_ATTEMPTS,
+          backoff: { type: 'exponential', delay: config.CAMPAIGN_RETRY_BASE_MS },
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      })))
+    },
+  })
   return {
     config,
     logger,
@@ -107,6 +144,9 @@ export async function createDependencies (config: Config, overrides: DependencyO
     webhooks,
     webhookSender,
     webhookDeliverer: createWebhookDeliverer({ config, db: pool, sender: webhookSender, logger, metrics }),
+    campaigns,
+    campaignSender,
+    ...(overrides.messageDecorator ? { messageDecorator: overrides.messageDecorator } : {}),
   }
 }
 
@@ -114,6 +154,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
 export async function closeDependencies (deps: Dependencies): Promise<void> {
   const steps: Array<() => Promise<unknown>> = [
     ...Object.values(deps.queues).map(queue => () => queue.close()),
+    () => deps.campaignSender.close(),
     () => deps.emailProvider.close(),
     async () => deps.webhookSender.close(),
     () => deps.pool.end(),

@@ -23,6 +23,20 @@ export interface OutgoingEmail {
   tracking?: TrackingSettings
   /** A template stored at the provider (Mailgun); only when supportsStoredTemplates. */
   storedTemplate?: { name: string, variables: Record<string, unknown> }
+  /**
+   * Mailgun batch sending: per-recipient values for `%recipient.<name>%` placeholders, keyed by address.
+   * With it, every address in `to` gets a message of its own. Only the mailgun provider accepts it.
+   */
+  recipientVariables?: Record<string, Record<string, string>>
+  /** Extra MIME headers (List-Unsubscribe, …). */
+  headers?: Record<string, string>
+  attachments?: EmailAttachment[]
+}
+
+export interface EmailAttachment {
+  filename: string
+  contentType: string
+  content: Buffer
 }
 
 export interface SendResult {

@@ -22,7 +22,16 @@ export function createLogProvider (logger: Logger): LogProvider {
       recorded.push({ id, email })
       if (recorded.length > KEEP) recorded.shift()
       // Bodies stay out of the log: they may hold personal data; the message row in Postgres has the rest.
-      logger.info({ provider: 'log', messageId: id, from: email.from, to: email.to, subject: email.subject, tags: email.tags }, 'email recorded by the log provider, not sent')
+      logger.info({
+        provider: 'log',
+        messageId: id,
+        from: email.from,
+        to: email.to,
+        subject: email.subject,
+        tags: email.tags,
+        ...(email.headers ? { headers: Object.keys(email.headers) } : {}),
+        ...(email.attachments ? { attachments: email.attachments.map(a => ({ filename: a.filename, bytes: a.content.length })) } : {}),
+      }, 'email recorded by the log provider, not sent')
       return { id, message: 'Recorded by the log provider; not sent (EMAIL_PROVIDER=log)' }
     },
     async close () {},

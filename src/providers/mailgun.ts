@@ -21,7 +21,7 @@ export function createMailgunProvider (config: Config): EmailProvider {
   })
 
   function toMailgunFields (email: OutgoingEmail) {
-    const fields: Record<string, string | string[]> = { from: email.from, to: email.to }
+    const fields: Record<string, unknown> = { from: email.from, to: email.to }
     if (email.subject !== undefined) fields.subject = email.subject
     if (email.html !== undefined) fields.html = email.html
     if (email.text !== undefined) fields.text = email.text
@@ -37,6 +37,12 @@ export function createMailgunProvider (config: Config): EmailProvider {
         fields['h:List-Unsubscribe'] = '<%unsubscribe_url%>'
         fields['h:List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click'
       }
+    }
+    for (const [name, value] of Object.entries(email.headers ?? {})) fields[`h:${name}`] = value
+    // Batch sending: Mailgun fills %recipient.<name>% from this per address and sends each address its own copy.
+    if (email.recipientVariables) fields['recipient-variables'] = JSON.stringify(email.recipientVariables)
+    if (email.attachments && email.attachments.length > 0) {
+      fields.attachment = email.attachments.map(a => ({ data: a.content, filename: a.filename, contentType: a.contentType, knownLength: a.content.length }))
     }
     if (email.storedTemplate) {
       fields.template = email.storedTemplate.name

@@ -37,7 +37,7 @@ export function createSesProvider (config: Config): EmailProvider {
     name: 'ses',
     supportsStoredTemplates: false,
     async send (email: OutgoingEmail): Promise<SendResult> {
-      const headers = []
+      const headers = Object.entries(email.headers ?? {}).map(([Name, Value]) => ({ Name, Value }))
       if (Object.keys(email.variables).length > 0) headers.push({ Name: VARIABLES_HEADER, Value: JSON.stringify(email.variables) })
       if (email.tags.length > 0) headers.push({ Name: TAGS_HEADER, Value: email.tags.join(', ') })
       const tags: MessageTag[] = email.tags.map((tag, i) => ({ Name: `tag${i + 1}`, Value: tag.replace(SES_TAG_VALUE, '_') }))
@@ -53,6 +53,9 @@ export function createSesProvider (config: Config): EmailProvider {
               ...(email.text !== undefined ? { Text: { Data: email.text, Charset: 'UTF-8' } } : {}),
             },
             ...(headers.length > 0 ? { Headers: headers } : {}),
+            ...(email.attachments && email.attachments.length > 0
+              ? { Attachments: email.attachments.map(a => ({ FileName: a.filename, ContentType: a.contentType, RawContent: a.content })) }
+              : {}),
           },
         },
         ...(tags.length > 0 ? { EmailTags: tags } : {}),

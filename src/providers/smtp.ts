@@ -11,16 +11,35 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ETIMEOUT'])
 export const VARIABLES_HEADER = 'X-Outreach-Variables'
 export const TAGS_HEADER = 'X-Outreach-Tags'
 
+export interface SmtpRelay {
+  host: string
+  port: number
+  secure: boolean
+  username?: string | undefined
+  password?: string | undefined
+}
+
 export function createSmtpProvider (config: Config): EmailProvider {
   if (!config.SMTP_SERVER) throw new Error('SMTP_SERVER is required for the smtp provider')
-  const timeout = config.EMAIL_PROVIDER_TIMEOUT_MS
-  const transport = nodemailer.createTransport({
-    pool: true,
-    maxConnections: config.SMTP_POOL_SIZE,
+  return createSmtpRelayProvider({
     host: config.SMTP_SERVER,
     port: config.SMTP_PORT,
     secure: config.SMTP_SECURE,
-    ...(config.SMTP_USERNAME && config.SMTP_PASSWORD ? { auth: { user: config.SMTP_USERNAME, pass: config.SMTP_PASSWORD } } : {}),
+    username: config.SMTP_USERNAME,
+    password: config.SMTP_PASSWORD,
+  }, { timeoutMs: config.EMAIL_PROVIDER_TIMEOUT_MS, poolSize: config.SMTP_POOL_SIZE })
+}
+
+/** A pooled provider for one relay: the configured one, or a campaign's own (seed 003). */
+export function createSmtpRelayProvider (relay: SmtpRelay, options: { timeoutMs: number, poolSize: number }): EmailProvider {
+  const timeout = options.timeoutMs
+  const transport = nodemailer.createTransport({
+    pool: true,
+    maxConnections: options.poolSize,
+    host: relay.host,
+    port: relay.port,
+    secure: relay.secure,
+    ...(relay.username && relay.password ? { auth: { user: relay.username, pass: relay.password } } : {}),
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: timeout,
@@ -35,7 +54,7 @@ export function createSmtpProvider (config: Config): EmailProvider {
       return new EmailProviderError('smtp', 'timeout', `SMTP server did not answer within ${timeout} ms; the message may or may not have been sent`)
     }
     // Our credentials, not the message: an operator has to fix SMTP_USERNAME/SMTP_PASSWORD.
-    if (code === 'EAUTH') return new EmailProviderError('smtp', 'unavailable', `SMTP server refused the configured credentials: ${said}`, responseCode)
+    if (code === 'EAUTH') return new EmailProviderError('smtp', 'unavailable', `SMTP server refused the credentials: ${said}`, responseCode)
     // SMTP 5xx is a permanent refusal; 4xx asks to try again later.
     if (responseCode !== undefined && responseCode >= 500) return new EmailProviderError('smtp', 'rejected', `SMTP server rejected the message (${responseCode}): ${said}`, responseCode)
     if (responseCode !== undefined) return new EmailProviderError('smtp', 'unavailable', `SMTP server deferred the message (${responseCode}): ${said}`, responseCode)
@@ -46,7 +65,7 @@ export function createSmtpProvider (config: Config): EmailProvider {
     name: 'smtp',
     supportsStoredTemplates: false,
     async send (email: OutgoingEmail): Promise<SendResult> {
-      const headers: Record<string, string> = {}
+      const headers: Record<string, string> = { ...email.headers }
       if (Object.keys(email.variables).length > 0) headers[VARIABLES_HEADER] = JSON.stringify(email.variables)
       if (email.tags.length > 0) headers[TAGS_HEADER] = email.tags.join(', ')
       try {
@@ -58,6 +77,9 @@ export function createSmtpProvider (config: Config): EmailProvider {
           ...(email.html !== undefined ? { html: email.html } : {}),
           ...(email.text !== undefined ? { text: email.text } : {}),
           headers,
+          ...(email.attachments && email.attachments.length > 0
+            ? { attachments: email.attachments.map(a => ({ filename: a.filename, contentType: a.contentType, content: a.content })) }
+            : {}),
         })
         if (info.rejected.length > 0 && info.accepted.length === 0) {
           throw Object.assign(new Error(`every recipient was refused: ${info.rejected.join(', ')}`), { responseCode: 550 })

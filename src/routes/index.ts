@@ -1,5 +1,6 @@
 // Every route group, registered in order, so prefixes and auth are visible in one place.
 import type { FastifyInstance } from 'fastify'
+import campaignsRoutes from './campaigns.routes.ts'
 import contactsRoutes from './contacts.routes.ts'
 import opsRoutes from './ops.routes.ts'
 import outreachRoutes from './outreach.routes.ts'
@@ -24,4 +25,5 @@ export default async function routes (app: FastifyInstance, options: RouteOption
   await app.register(contactsRoutes, { prefix: '/api/v1/contacts' })
   await app.register(seedContactsRoutes)
   await app.register(webhooksRoutes, { prefix: '/api/v1/webhooks' })
+  await app.register(campaignsRoutes, { prefix: '/api/v1/campaigns' })
 }

@@ -2,6 +2,8 @@
 export const QUEUE = {
   maintenance: 'maintenance',
   webhookDelivery: 'webhook-delivery',
+  campaignDispatch: 'campaign-dispatch',
+  sendBatch: 'send-batch',
 } as const
 export type QueueName = typeof QUEUE[keyof typeof QUEUE]
 

@@ -1,21 +1,35 @@
 // Starts one BullMQ Worker per queue on its own blocking connection, and stops them all.
-import { Worker, type Processor } from 'bullmq'
+import { Worker, type Processor, type WorkerOptions } from 'bullmq'
 import type { Dependencies } from '../dependencies.ts'
 import { createWorkerRedis } from '../redis.ts'
 import { createMaintenanceProcessor, scheduleMaintenance } from './maintenance.worker.ts'
 import { QUEUE, type QueueName } from './queue-names.ts'
 import { createWebhookDeliveryProcessor, scheduleWebhookSweep } from './webhook-delivery.worker.ts'
+import { createCampaignDispatchProcessor } from './campaign-dispatch.worker.ts'
+import { createSendBatchProcessor } from './send-batch.worker.ts'
+
+// A worker killed mid-batch leaves its job active; a short lock lets another worker take it over (and mark the
+// batch's in-flight recipients unknown) within seconds instead of the default half minute.
+const CAMPAIGN_WORKER_OPTIONS: Partial<WorkerOptions> = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 3 }
 
 export interface WorkerDefinition {
   queue: QueueName
   processor: Processor
   concurrency: number
+  options?: Partial<WorkerOptions>
 }
 
 export function workerDefinitions (deps: Dependencies): WorkerDefinition[] {
   return [
     { queue: QUEUE.maintenance, processor: createMaintenanceProcessor(deps), concurrency: 1 },
     { queue: QUEUE.webhookDelivery, processor: createWebhookDeliveryProcessor(deps), concurrency: deps.config.WEBHOOK_DELIVERY_CONCURRENCY },
+    { queue: QUEUE.campaignDispatch, processor: createCampaignDispatchProcessor(deps.campaignSender), concurrency: 2, options: CAMPAIGN_WORKER_OPTIONS },
+    {
+      queue: QUEUE.sendBatch,
+      processor: createSendBatchProcessor(deps.campaignSender),
+      concurrency: deps.config.CAMPAIGN_SEND_CONCURRENCY,
+      options: CAMPAIGN_WORKER_OPTIONS,
+    },
   ]
 }
 
@@ -27,18 +41,20 @@ export interface WorkerRunner {
 
 export async function startWorkers (deps: Dependencies, definitions = workerDefinitions(deps)): Promise<WorkerRunner> {
   const connection = createWorkerRedis(deps.config.REDIS_URL)
-  const workers = definitions.map(({ queue, processor, concurrency }) => {
-    const worker = new Worker(queue, processor, { connection, prefix: deps.config.REDIS_KEY_PREFIX, concurrency })
+  const workers = definitions.map(({ queue, processor, concurrency, options }) => {
+    const worker = new Worker(queue, processor, { ...options, connection, prefix: deps.config.REDIS_KEY_PREFIX, concurrency })
     worker.on('failed', (job, err) => deps.logger.warn({ err, queue, jobId: job?.id, attempts: job?.attemptsMade }, 'job failed'))
     worker.on('error', (err) => deps.logger.error({ err, queue }, 'worker error'))
     return worker
   })
   await scheduleMaintenance(deps)
   await scheduleWebhookSweep(deps)
+  const stopSweep = definitions.some(d => d.queue === QUEUE.campaignDispatch) ? startCampaignSweep(deps) : () => {}
   deps.logger.info({ queues: definitions.map(d => d.queue) }, 'workers started')
   return {
     workers,
     async close () {
+      stopSweep()
       for (const worker of workers) {
         try {
           await worker.close()
@@ -49,4 +65,21 @@ export async function startWorkers (deps: Dependencies, definitions = workerDefi
       await connection.quit().catch(() => connection.disconnect())
     },
   }
+}
+
+/**
+ * Re-plans active campaigns from Postgres on a plain timer, not a BullMQ schedule: a Redis flush that loses the
+ * campaign jobs would lose a Redis-held schedule with them. Every worker process runs it; it is idempotent.
+ */
+function startCampaignSweep (deps: Dependencies): () => void {
+  let running = false
+  const timer = setInterval(() => {
+    if (running) return
+    running = true
+    deps.campaignSender.sweep()
+      .catch((err: unknown) => deps.logger.warn({ err }, 'campaign sweep failed'))
+      .finally(() => { running = false })
+  }, deps.config.CAMPAIGN_SWEEP_INTERVAL_MS)
+  timer.unref()
+  return () => clearInterval(timer)
 }

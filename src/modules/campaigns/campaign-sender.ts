@@ -1,0 +1,447 @@
+// The send path of campaigns: dispatch (materialize, plan batches) and one batch (claim → provider → record).
+//
+// Never twice — every crash point, in order, for one batch:
+//  1. Claim: one transaction moves the batch's `pending` rows to `sending` and inserts the outreach_messages
+//     row(s) the provider call will be recorded under. A crash before COMMIT leaves them `pending` (nothing sent).
+//  2. Provider call. A crash here (or a stalled job taken over by another worker) leaves the rows `sending`:
+//     they may have been sent. The next run of the same batch job (same job id, so at most one runs at a time)
+//     finds them `sending` and marks them `unknown` — never resent. So does the sweep for a batch whose job vanished.
+//  3. Record: one transaction moves `sending` rows to `sent` (or `failed`/`unknown`/back to `pending`), marks the
+//     outreach_messages row sent (which counts `sent` in the rollups), writes the `email.sent` webhook outbox and
+//     the progress counters, and completes the campaign when nothing is left. A crash before COMMIT is case 2.
+//     Rows are only moved from `sending` with the message id of this claim, so a late worker cannot undo `unknown`.
+//  4. After COMMIT: webhook deliveries are enqueued and contacts' send history updated; a crash here loses neither
+//     (the webhook sweep enqueues due deliveries; history is informational).
+// 'unavailable' (the provider accepted nothing) returns the rows to `pending` in step 3 and the job is retried with
+// backoff; on its last attempt they become `failed`. 'timeout' means the request left: `unknown`, never resent.
+// Throttling reserves send slots in Postgres (campaigns.next_slot_at), so it holds across processes and Redis loss.
+import type pg from 'pg'
+import type { Logger } from 'pino'
+import type { Config } from '../../config.ts'
+import { withTransaction } from '../../db/transaction.ts'
+import type { Queryable } from '../../db/pool.ts'
+import type { Metrics } from '../../metrics.ts'
+import { EmailProviderError, type EmailProvider, type OutgoingEmail } from '../../providers/email-provider.ts'
+import { createSmtpRelayProvider } from '../../providers/smtp.ts'
+import { createContactsRepository } from '../contacts/contacts.repository.ts'
+import { createOutreachRepository } from '../outreach/outreach.repository.ts'
+import { compileTemplate, type CompiledTemplate } from '../templates/template-engine.ts'
+import { recordWebhookEvent, recordWebhookEvents } from '../webhooks/webhook-events.ts'
+import { createBatchRenderer, type BatchRenderer } from './batch-content.ts'
+import type { MessageDecorator } from './campaign.types.ts'
+import { createCampaignsRepository, type CampaignRow, type RecipientRow } from './campaigns.repository.ts'
+import { batchSizeFor, campaignProvider } from './campaigns.service.ts'
+import { openSecret, parseEncryptionKey } from './secret-box.ts'
+
+export interface CampaignSenderDeps {
+  config: Config
+  pool: pg.Pool
+  logger: Logger
+  metrics: Metrics
+  provider: EmailProvider
+  messageDecorator?: MessageDecorator | undefined
+  enqueueWebhookDeliveries: (deliveryIds: string[]) => Promise<void>
+  enqueueBatches: (campaignId: string, batches: number[]) => Promise<void>
+  enqueueDispatch: (campaignId: string, runAt: Date | null) => Promise<void>
+}
+
+export type DispatchOutcome = { kind: 'wait', until: Date } | { kind: 'skipped', reason: string } | { kind: 'planned', batches: number }
+export type BatchOutcome =
+  | { kind: 'skipped', reason: string }
+  | { kind: 'wait', until: Date, slotAt: Date }
+  | { kind: 'done', sent: number, failed: number, unknown: number }
+  | { kind: 'retry', message: string }
+
+interface Claimed { recipients: RecipientRow[], messageIds: Map<string, string> }
+type Outcome = { recipientIds: string[], emails: string[], messageRowId: string } & (
+  { kind: 'sent', providerMessageId: string } | { kind: 'failed' | 'unknown' | 'retry', error: string })
+
+/** How long a `sending` row may sit before the sweep treats its batch job as lost. */
+const STALE_SENDING_SLACK_MS = 60_000
+const CACHE_LIMIT = 200
+
+function formatFrom (row: CampaignRow): string {
+  if (!row.from_name) return row.from_email
+  return `"${row.from_name.replace(/["\\]/g, '\\$&')}" <${row.from_email}>`
+}
+
+export function createCampaignSender (deps: CampaignSenderDeps) {
+  const { config, pool, logger, metrics } = deps
+  const repository = createCampaignsRepository(pool)
+  const encryptionKey = config.CREDENTIALS_ENCRYPTION_KEY === undefined ? undefined : parseEncryptionKey(config.CREDENTIALS_ENCRYPTION_KEY)
+  const relays = new Map<string, EmailProvider>()
+  const renderers = new Map<string, { batch?: BatchRenderer, single?: CompiledTemplate }>()
+
+  function remember<K, V> (map: Map<K, V>, key: K, value: V): V {
+    if (map.size >= CACHE_LIMIT) map.delete(map.keys().next().value as K)
+    map.set(key, value)
+    return value
+  }
+
+  function providerFor (row: CampaignRow): EmailProvider {
+    const relay = row.smtp_relay
+    if (relay === null) return deps.provider
+    const cached = relays.get(row.id)
+    if (cached) return cached
+    const password = relay.passwordSealed === undefined ? undefined : openSecret(encryptionKey, relay.passwordSealed)
+    const provider = createSmtpRelayProvider(
+      { host: relay.host, port: relay.port, secure: relay.secure, username: relay.username, password },
+      { timeoutMs: config.EMAIL_PROVIDER_TIMEOUT_MS, poolSize: config.SMTP_POOL_SIZE })
+    relays.set(row.id, provider)
+    return provider
+  }
+
+  async function releaseRelay (campaignId: string): Promise<void> {
+    const relay = relays.get(campaignId)
+    relays.delete(campaignId)
+    renderers.delete(campaignId)
+    await relay?.close().catch((err: unknown) => logger.warn({ err, campaignId }, 'could not close the campaign SMTP relay'))
+  }
+
+  function renderersFor (row: CampaignRow) {
+    return renderers.get(row.id) ?? remember(renderers, row.id, {})
+  }
+
+  /** In the caller's transaction, after its counter update took the campaign row lock: completes when nothing is left. */
+  async function completeIfDone (client: Queryable, campaignId: string): Promise<{ row: CampaignRow, deliveryIds: string[] } | null> {
+    const { rows } = await client.query<CampaignRow>(
+      `UPDATE campaigns SET status = CASE WHEN sent_count > 0 THEN 'sent' ELSE 'failed' END,
+         error = CASE WHEN sent_count > 0 THEN error ELSE coalesce(error, 'No recipient could be sent to') END,
+         completed_at = now(), updated_at = now()
+       WHERE id = $1 AND status = 'sending' AND sending_count = 0
+         AND NOT EXISTS (SELECT 1 FROM campaign_recipients WHERE campaign_id = $1 AND state IN ('pending', 'sending'))
+       RETURNING *`, [campaignId])
+    const row = rows[0]
+    if (!row) return null
+    const recorded = await recordWebhookEvent(client, {
+      tenantId: row.tenant_id,
+      type: 'campaign.completed',
+      data: {
+        campaignId: row.id,
+        name: row.name,
+        status: row.status,
+        recipientCount: row.recipient_count,
+        sent: row.sent_count,
+        failed: row.failed_count,
+        unknown: row.unknown_count,
+        cancelled: row.cancelled_count,
+      },
+      occurredAt: row.completed_at ?? new Date(),
+    })
+    return { row, deliveryIds: recorded.deliveryIds }
+  }
+
+  async function afterCompletion (completed: { row: CampaignRow, deliveryIds: string[] } | null): Promise<void> {
+    if (!completed) return
+    logger.info({ campaignId: completed.row.id, status: completed.row.status, sent: completed.row.sent_count }, 'campaign completed')
+    await deps.enqueueWebhookDeliveries(completed.deliveryIds)
+    await releaseRelay(completed.row.id)
+  }
+
+  /** Rows left `sending` by a run that never recorded its outcome: they may have been sent, so never again. */
+  async function markInFlightUnknown (campaignId: string, batch: number | null, olderThanMs: number): Promise<number> {
+    const { moved, completed } = await withTransaction(pool, async (client) => {
+      await client.query('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', [campaignId])
+      const { rows } = await client.query<{ message_id: string | null }>(
+        `UPDATE campaign_recipients SET state = 'unknown', updated_at = now(),
+           error = 'The worker stopped during the provider call; the message may have been sent, so it is not resent'
+         WHERE campaign_id = $1 AND ($2::int IS NULL OR batch = $2) AND state = 'sending'
+           AND updated_at < now() - make_interval(secs => $3::double precision / 1000)
+         RETURNING message_id`, [campaignId, batch, olderThanMs])
+      if (rows.length === 0) return { moved: 0, completed: null }
+      const messageIds = [...new Set(rows.map(r => r.message_id).filter((id): id is string => id !== null))]
+      await client.query(`UPDATE outreach_messages SET status = 'unknown', error = 'worker stopped during the provider call'
+        WHERE id = ANY($1::uuid[]) AND status = 'sending'`, [messageIds])
+      await client.query(`UPDATE campaigns SET sending_count = greatest(0, sending_count - $2), unknown_count = unknown_count + $2,
+        updated_at = now() WHERE id = $1`, [campaignId, rows.length])
+      return { moved: rows.length, completed: await completeIfDone(client, campaignId) }
+    })
+    if (moved > 0) logger.warn({ campaignId, batch, recipients: moved }, 'recipients of an interrupted send marked unknown')
+    await afterCompletion(completed)
+    return moved
+  }
+
+  async function reserveSlot (row: CampaignRow, emails: number): Promise<Date> {
+    const { rows } = await pool.query<{ slot_at: Date }>(
+      `UPDATE campaigns SET next_slot_at = greatest(coalesce(next_slot_at, now()), now()) + make_interval(secs => $2 * 3600.0 / emails_per_hour)
+       WHERE id = $1
+       RETURNING next_slot_at - make_interval(secs => $2 * 3600.0 / emails_per_hour) AS slot_at`, [row.id, emails])
+    return (rows[0] as { slot_at: Date }).slot_at
+  }
+
+  async function claim (row: CampaignRow, batch: number, provider: EmailProvider): Promise<Claimed | null> {
+    return await withTransaction(pool, async (client) => {
+      const { rows: locked } = await client.query<{ status: string }>('SELECT status FROM campaigns WHERE id = $1 FOR UPDATE', [row.id])
+      if (locked[0]?.status !== 'sending') return null
+      const { rows: recipients } = await client.query<RecipientRow>(
+        `UPDATE campaign_recipients SET state = 'sending', attempts = attempts + 1, updated_at = now()
+         WHERE campaign_id = $1 AND batch = $2 AND state = 'pending'
+         RETURNING id::text, email, data`, [row.id, batch])
+      if (recipients.length === 0) return { recipients, messageIds: new Map() }
+      // Mailgun carries the batch in one call (one message row); the others send, and record, one per recipient.
+      const groups = provider.name === 'mailgun' ? [recipients.map(r => r.email)] : recipients.map(r => [r.email])
+      const { rows: messages } = await client.query<{ id: string, first: string }>(
+        `INSERT INTO outreach_messages (tenant_id, sender_id, from_address, reply_to, recipients, subject, template, tags, variables, campaign, provider, status)
+         SELECT $1, $2, $3, $4, ARRAY(SELECT jsonb_array_elements_text(g)), $5, $6, $7, $8, $9, $10, 'sending'
+         FROM unnest($11::jsonb[]) AS g
+         RETURNING id, recipients[1] AS first`,
+        [row.tenant_id, `campaign:${row.id}`, formatFrom(row), row.reply_to, row.subject, row.template_id, row.tags,
+          JSON.stringify({ campaign: row.id }), row.id, provider.name, groups.map(g => JSON.stringify(g))])
+      const messageOf = new Map<string, string>()
+      if (provider.name === 'mailgun') {
+        for (const r of recipients) messageOf.set(r.email, (messages[0] as { id: string }).id)
+      } else {
+        for (const m of messages) messageOf.set(m.first, m.id)
+      }
+      await client.query(
+        `UPDATE campaign_recipients r SET message_id = m.id FROM unnest($2::uuid[], $3::text[]) AS m(id, email)
+         WHERE r.campaign_id = $1 AND r.email = m.email`,
+        [row.id, [...messageOf.values()], [...messageOf.keys()]])
+      await client.query('UPDATE campaigns SET sending_count = sending_count + $2, updated_at = now() WHERE id = $1', [row.id, recipients.length])
+      return { recipients, messageIds: messageOf }
+    })
+  }
+
+  function failureOf (err: unknown, provider: EmailProvider): EmailProviderError {
+    return err instanceof EmailProviderError ? err : new EmailProviderError(provider.name, 'unavailable', (err as Error).message)
+  }
+
+  function outcomeOf (failure: EmailProviderError, finalAttempt: boolean): 'failed' | 'unknown' | 'retry' {
+    if (failure.failure === 'timeout') return 'unknown'
+    if (failure.failure === 'unavailable' && !finalAttempt) return 'retry'
+    return 'failed'
+  }
+
+  async function sendMailgunBatch (row: CampaignRow, provider: EmailProvider, claimed: Claimed, attachments: OutgoingEmail['attachments'], finalAttempt: boolean): Promise<Outcome[]> {
+    const cache = renderersFor(row)
+    const renderer = cache.batch ??= createBatchRenderer({ subject: row.subject, html: row.html, text: row.text })
+    const decorator = deps.messageDecorator
+    const content = renderer.render(claimed.recipients, decorator
+      ? (r) => ({ unsubscribeUrl: decorator.unsubscribeUrl({ tenantId: row.tenant_id, campaignId: row.id, recipientId: r.id, email: r.email }) })
+      : undefined)
+    const emails = claimed.recipients.map(r => r.email)
+    const base = { recipientIds: claimed.recipients.map(r => r.id), emails, messageRowId: claimed.messageIds.get(emails[0] as string) as string }
+    try {
+      const result = await provider.send({
+        from: formatFrom(row),
+        to: emails,
+        ...(row.reply_to ? { replyTo: row.reply_to } : {}),
+        subject: content.subject,
+        ...(content.html !== undefined ? { html: content.html } : {}),
+        ...(content.text !== undefined ? { text: content.text } : {}),
+        tags: row.tags,
+        variables: { campaign: row.id },
+        tracking: { opens: row.track_opens, clicks: row.track_clicks },
+        recipientVariables: content.recipientVariables,
+        ...(decorator ? { headers: { 'List-Unsubscribe': '<%recipient.unsubscribeUrl%>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } } : {}),
+        ...(attachments && attachments.length > 0 ? { attachments } : {}),
+      })
+      return [{ ...base, kind: 'sent', providerMessageId: result.id }]
+    } catch (err) {
+      const failure = failureOf(err, provider)
+      return [{ ...base, kind: outcomeOf(failure, finalAttempt), error: failure.message }]
+    }
+  }
+
+  async function sendOneByOne (row: CampaignRow, provider: EmailProvider, claimed: Claimed, attachments: OutgoingEmail['attachments'], finalAttempt: boolean): Promise<Outcome[]> {
+    const cache = renderersFor(row)
+    const compiled = cache.single ??= compileTemplate({ subject: row.subject, html: row.html, text: row.text })
+    const decorator = deps.messageDecorator
+    const outcomes: Outcome[] = []
+    const queue = [...claimed.recipients]
+    const sendNext = async (): Promise<void> => {
+      for (let recipient = queue.shift(); recipient; recipient = queue.shift()) {
+        const base = { recipientIds: [recipient.id], emails: [recipient.email], messageRowId: claimed.messageIds.get(recipient.email) as string }
+        try {
+          const rendered = compiled.render(recipient.data)
+          let body = { html: rendered.html ?? undefined, text: rendered.text ?? undefined }
+          let headers: Record<string, string> | undefined
+          if (decorator) {
+            const decorated = decorator.decorate(
+              { tenantId: row.tenant_id, campaignId: row.id, recipientId: recipient.id, email: recipient.email },
+              body, { trackOpens: row.track_opens, trackClicks: row.track_clicks })
+            body = { html: decorated.html, text: decorated.text }
+            headers = decorated.headers
+          }
+          const result = await provider.send({
+            from: formatFrom(row),
+            to: [recipient.email],
+            ...(row.reply_to ? { replyTo: row.reply_to } : {}),
+            subject: (rendered.subject ?? '').replace(/[\r\n]+/g, ' '),
+            ...(body.html !== undefined ? { html: body.html } : {}),
+            ...(body.text !== undefined ? { text: body.text } : {}),
+            tags: row.tags,
+            variables: { campaign: row.id },
+            ...(headers ? { headers } : {}),
+            ...(attachments && attachments.length > 0 ? { attachments } : {}),
+          })
+          outcomes.push({ ...base, kind: 'sent', providerMessageId: result.id })
+        } catch (err) {
+          const failure = failureOf(err, provider)
+          outcomes.push({ ...base, kind: outcomeOf(failure, finalAttempt), error: failure.message })
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(config.SMTP_POOL_SIZE, claimed.recipients.length) }, sendNext))
+    return outcomes
+  }
+
+  /** Step 3: every outcome of the batch, the counters, the webhook outbox and completion in one transaction. */
+  async function record (row: CampaignRow, outcomes: Outcome[]) {
+    return await withTransaction(pool, async (client) => {
+      const outreach = createOutreachRepository(client)
+      const counts = { moved: 0, sent: 0, failed: 0, unknown: 0 }
+      const sentEvents: Array<{ email: string, providerMessageId: string }> = []
+      const sentAt = new Date()
+      for (const outcome of outcomes) {
+        if (outcome.kind === 'sent') await outreach.markSent(outcome.messageRowId, outcome.providerMessageId)
+        else await outreach.markFailed(outcome.messageRowId, outcome.kind === 'unknown' ? 'unknown' : 'failed', outcome.error)
+        const state = outcome.kind === 'retry' ? 'pending' : outcome.kind
+        const { rows } = await client.query<{ email: string }>(
+          `UPDATE campaign_recipients SET state = $4, updated_at = now(),
+             sent_at = CASE WHEN $4 = 'sent' THEN $5::timestamptz ELSE sent_at END,
+             error = $6, message_id = CASE WHEN $4 = 'pending' THEN NULL ELSE message_id END
+           WHERE campaign_id = $1 AND id = ANY($2::bigint[]) AND message_id = $3 AND state = 'sending'
+           RETURNING email`,
+          [row.id, outcome.recipientIds, outcome.messageRowId, state, sentAt, outcome.kind === 'sent' ? null : outcome.error])
+        counts.moved += rows.length
+        if (outcome.kind === 'sent') {
+          counts.sent += rows.length
+          for (const r of rows) sentEvents.push({ email: r.email, providerMessageId: outcome.providerMessageId })
+        } else if (outcome.kind === 'failed') counts.failed += rows.length
+        else if (outcome.kind === 'unknown') counts.unknown += rows.length
+      }
+      await client.query(
+        `UPDATE campaigns SET sending_count = greatest(0, sending_count - $2), sent_count = sent_count + $3, failed_count = failed_count + $4,
+           unknown_count = unknown_count + $5, updated_at = now() WHERE id = $1`,
+        [row.id, counts.moved, counts.sent, counts.failed, counts.unknown])
+      const deliveries = await recordWebhookEvents(client, sentEvents.map(e => ({
+        tenantId: row.tenant_id,
+        type: 'email.sent' as const,
+        data: { campaignId: row.id, messageId: e.providerMessageId, recipientEmail: e.email },
+        occurredAt: sentAt,
+      })))
+      const completed = await completeIfDone(client, row.id)
+      return { counts, sentEmails: sentEvents.map(e => e.email), sentAt, deliveryIds: deliveries.map(d => d.deliveryId), completed }
+    })
+  }
+
+  async function batchesToRun (row: CampaignRow, after: number | null): Promise<number[]> {
+    const stale = config.EMAIL_PROVIDER_TIMEOUT_MS + STALE_SENDING_SLACK_MS
+    const { rows } = await pool.query<{ batch: number }>(
+      `SELECT DISTINCT batch FROM campaign_recipients
+       WHERE campaign_id = $1 AND batch IS NOT NULL
+         AND (state = 'pending' OR (state = 'sending' AND updated_at < now() - make_interval(secs => $2::double precision / 1000)))
+       ORDER BY batch`, [row.id, stale])
+    const all = rows.map(r => r.batch)
+    if (row.emails_per_hour === null) return all
+    // Throttled campaigns run as one chain: each batch enqueues the next after its slot, so slots are never reserved far ahead.
+    const next = after === null ? all[0] : all.find(b => b > after)
+    return next === undefined ? [] : [next]
+  }
+
+  return {
+    /** Starts (or, from the sweep, re-plans) a campaign: materializes a contacts audience once, enqueues its batches. */
+    async dispatch (campaignId: string): Promise<DispatchOutcome> {
+      const row = await repository.findById(campaignId)
+      if (!row) return { kind: 'skipped', reason: 'campaign does not exist' }
+      if (row.status === 'scheduled' && row.scheduled_at && row.scheduled_at.getTime() > Date.now()) return { kind: 'wait', until: row.scheduled_at }
+      if (row.status !== 'scheduled' && row.status !== 'queued' && row.status !== 'sending') return { kind: 'skipped', reason: `campaign is ${row.status}` }
+
+      let current = row
+      if (row.started_at === null) {
+        const started = await withTransaction(pool, async (client) => {
+          const { rows } = await client.query<CampaignRow>('SELECT * FROM campaigns WHERE id = $1 FOR UPDATE', [campaignId])
+          const locked = rows[0]
+          if (!locked || locked.started_at !== null || (locked.status !== 'queued' && locked.status !== 'scheduled')) return { row: locked ?? null, completed: null }
+          let extra = ''
+          const params: unknown[] = [campaignId]
+          if (locked.audience === 'contacts') {
+            const provider = campaignProvider(locked, deps.provider.name)
+            const { inserted, suppressed } = await createCampaignsRepository(client)
+              .materializeContacts(campaignId, locked.tenant_id, batchSizeFor(provider, locked.emails_per_hour))
+            extra = ', recipient_count = $2, suppressed_count = $3'
+            params.push(inserted, suppressed)
+          }
+          const { rows: updated } = await client.query<CampaignRow>(
+            `UPDATE campaigns SET status = 'sending', started_at = now(), updated_at = now()${extra} WHERE id = $1 RETURNING *`, params)
+          return { row: updated[0] ?? null, completed: await completeIfDone(client, campaignId) }
+        })
+        await afterCompletion(started.completed)
+        if (!started.row || started.row.status !== 'sending') return { kind: 'skipped', reason: `campaign is ${started.row?.status ?? 'gone'}` }
+        current = started.row
+      }
+      const batches = await batchesToRun(current, null)
+      await deps.enqueueBatches(campaignId, batches)
+      return { kind: 'planned', batches: batches.length }
+    },
+
+    async sendBatch (campaignId: string, batch: number, options: { slotAt?: Date | undefined, finalAttempt: boolean }): Promise<BatchOutcome> {
+      const row = await repository.findById(campaignId)
+      if (!row || row.status !== 'sending') {
+        if (row && (row.status === 'cancelled' || row.status === 'sent' || row.status === 'failed')) await releaseRelay(campaignId)
+        return { kind: 'skipped', reason: `campaign is ${row?.status ?? 'gone'}` }
+      }
+      // Only one run of this batch's job exists at a time: rows it finds `sending` belong to a run that died.
+      await markInFlightUnknown(campaignId, batch, 0)
+
+      if (row.emails_per_hour !== null) {
+        let slotAt = options.slotAt
+        if (slotAt === undefined) {
+          const { rows } = await pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM campaign_recipients WHERE campaign_id = $1 AND batch = $2 AND state = 'pending'`, [campaignId, batch])
+          const pending = rows[0]?.n ?? 0
+          if (pending > 0) slotAt = await reserveSlot(row, pending)
+        }
+        if (slotAt !== undefined && slotAt.getTime() > Date.now()) return { kind: 'wait', until: slotAt, slotAt }
+      }
+
+      const provider = providerFor(row)
+      const claimed = await claim(row, batch, provider)
+      if (claimed === null) return { kind: 'skipped', reason: 'campaign is no longer sending' }
+      let outcomes: Outcome[] = []
+      if (claimed.recipients.length > 0) {
+        const attachments = await repository.attachments(row.id)
+        outcomes = provider.name === 'mailgun'
+          ? await sendMailgunBatch(row, provider, claimed, attachments, options.finalAttempt)
+          : await sendOneByOne(row, provider, claimed, attachments, options.finalAttempt)
+      }
+      const recorded = await record(row, outcomes)
+      if (recorded.counts.sent > 0) metrics.emailsSent.inc({ provider: provider.name }, recorded.counts.sent)
+      const notSent = recorded.counts.failed + recorded.counts.unknown
+      if (notSent > 0) metrics.emailsFailed.inc({ provider: provider.name }, notSent)
+      await deps.enqueueWebhookDeliveries(recorded.deliveryIds)
+      if (recorded.sentEmails.length > 0) {
+        await createContactsRepository(pool).recordSend(row.tenant_id, { emails: recorded.sentEmails, campaign: row.id, sentAt: recorded.sentAt })
+          .catch((err: unknown) => logger.warn({ err, campaignId }, 'could not update the contacts\' send history'))
+      }
+      await afterCompletion(recorded.completed)
+      const retry = outcomes.find(o => o.kind === 'retry')
+      if (retry && retry.kind === 'retry') return { kind: 'retry', message: retry.error }
+      if (row.emails_per_hour !== null && !recorded.completed) await deps.enqueueBatches(campaignId, await batchesToRun(row, batch))
+      return { kind: 'done', sent: recorded.counts.sent, failed: recorded.counts.failed, unknown: recorded.counts.unknown }
+    },
+
+    /**
+     * Redis is not the source of truth: re-plans every campaign that should be moving (its jobs may have vanished
+     * with a Redis flush). Enqueueing is idempotent by job id and the claims are conditional, so this is harmless.
+     */
+    async sweep (): Promise<number> {
+      const stale = config.EMAIL_PROVIDER_TIMEOUT_MS + STALE_SENDING_SLACK_MS
+      const { rows } = await pool.query<{ id: string }>(
+        `SELECT id FROM campaigns
+         WHERE status IN ('queued', 'sending') OR (status = 'scheduled' AND scheduled_at <= now())
+         ORDER BY updated_at LIMIT 1000`)
+      for (const { id } of rows) {
+        await markInFlightUnknown(id, null, stale)
+        await deps.enqueueDispatch(id, null)
+      }
+      return rows.length
+    },
+
+    async close (): Promise<void> {
+      for (const id of [...relays.keys()]) await releaseRelay(id)
+    },
+  }
+}
+export type CampaignSender = ReturnType<typeof createCampaignSender>

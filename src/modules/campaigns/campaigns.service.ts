@@ -1,0 +1,317 @@
+// Campaigns (seed 002's /api/v1/campaigns, used by seed 003's /smtp-campaign too): validate, store, enqueue, report.
+import { randomBytes } from 'node:crypto'
+import type { Queue } from 'bullmq'
+import type pg from 'pg'
+import type { Logger } from 'pino'
+import type { Config } from '../../config.ts'
+import { withTransaction } from '../../db/transaction.ts'
+import {
+  ConflictError, InvalidEmailError, NotFoundError, RecipientSuppressedError, ValidationError,
+} from '../../errors.ts'
+import type { ProviderName } from '../../providers/email-provider.ts'
+import { normalizeEmail } from '../contacts/email-address.ts'
+import { decodeCursor, encodeCursor } from '../pagination/cursor.ts'
+import { createTemplatesRepository } from '../templates/templates.repository.ts'
+import { validateTemplate } from '../templates/template-engine.ts'
+import { parseEncryptionKey, sealSecret } from './secret-box.ts'
+import type { CampaignDetail, CampaignStatus, CreateCampaignInput, RecipientState } from './campaign.types.ts'
+import { createCampaignsRepository, rowToCampaign, type CampaignRow, type StoredSmtpRelay } from './campaigns.repository.ts'
+
+/** Mailgun takes up to 1,000 recipients per batch call; the others send one message per recipient. */
+export const MAILGUN_BATCH_SIZE = 1000
+export const SINGLE_SEND_BATCH_SIZE = 20
+/** Throttled campaigns send a small batch every couple of seconds instead of a big one per hour. */
+const THROTTLE_BATCH_SECONDS = 2
+/** Rough pace of an unthrottled campaign, for estimatedSendTime only. */
+const UNTHROTTLED_PER_SECOND: Record<ProviderName, number> = { mailgun: 3000, smtp: 50, ses: 50, log: 1000 }
+const LISTED_INVALID = 20
+
+export function batchSizeFor (provider: ProviderName, emailsPerHour: number | null): number {
+  const max = provider === 'mailgun' ? MAILGUN_BATCH_SIZE : SINGLE_SEND_BATCH_SIZE
+  if (emailsPerHour === null) return max
+  return Math.min(max, Math.max(1, Math.ceil(emailsPerHour * THROTTLE_BATCH_SECONDS / 3600)))
+}
+
+export function campaignProvider (row: Pick<CampaignRow, 'smtp_relay'>, configured: ProviderName): ProviderName {
+  return row.smtp_relay === null ? configured : 'smtp'
+}
+
+export function dispatchJobId (campaignId: string): string {
+  return `dispatch-${campaignId}`
+}
+
+export interface CampaignsServiceDeps {
+  config: Config
+  pool: pg.Pool
+  logger: Logger
+  providerName: ProviderName
+  dispatchQueue: Queue
+}
+
+export interface ListOptions { limit: number, cursor?: string | undefined, status?: CampaignStatus | undefined }
+export interface RecipientsOptions { limit: number, cursor?: string | undefined, state?: RecipientState | undefined }
+
+function newCampaignId (origin: CreateCampaignInput['origin']): string {
+  return `${origin === 'api' ? 'camp_' : 'campaign_'}${randomBytes(8).toString('hex')}`
+}
+
+function listInvalid (invalid: string[]): string {
+  const shown = invalid.slice(0, LISTED_INVALID).map(e => JSON.stringify(e)).join(', ')
+  return invalid.length > LISTED_INVALID ? `${shown} and ${invalid.length - LISTED_INVALID} more` : shown
+}
+
+export function createCampaignsService (deps: CampaignsServiceDeps) {
+  const { config, pool, logger, providerName, dispatchQueue } = deps
+  const repository = createCampaignsRepository(pool)
+  const templates = createTemplatesRepository(pool)
+  const encryptionKey = config.CREDENTIALS_ENCRYPTION_KEY === undefined ? undefined : parseEncryptionKey(config.CREDENTIALS_ENCRYPTION_KEY)
+
+  async function detail (row: CampaignRow): Promise<CampaignDetail> {
+    const stats = await repository.statistics(row.tenant_id, [row.id])
+    return rowToCampaign(row, stats.get(row.id))
+  }
+
+  async function load (tenantId: string, id: string): Promise<CampaignRow> {
+    const row = await repository.find(tenantId, id)
+    if (!row) throw new NotFoundError(`Campaign ${id} does not exist`)
+    return row
+  }
+
+  /** After commit; a failure here is not the client's: the sweep enqueues campaigns whose job never reached Redis. */
+  async function enqueueDispatch (campaignId: string, runAt: Date | null): Promise<void> {
+    const delay = runAt === null ? 0 : Math.max(0, runAt.getTime() - Date.now())
+    try {
+      await dispatchQueue.add('dispatch', { campaignId }, {
+        jobId: dispatchJobId(campaignId), delay, removeOnComplete: true, removeOnFail: 100, attempts: 5, backoff: { type: 'exponential', delay: 1000 },
+      })
+    } catch (err) {
+      logger.warn({ err, campaignId }, 'could not enqueue the campaign dispatch; the sweep will')
+    }
+  }
+
+  async function resolveContent (input: CreateCampaignInput) {
+    if ('templateId' in input.content) {
+      const template = await templates.find(input.tenantId, input.content.templateId)
+      if (!template) throw new NotFoundError(`Template ${input.content.templateId} does not exist`)
+      const subject = input.subject.trim() !== '' ? input.subject : template.subject ?? ''
+      return { subject, html: template.html, text: template.text, templateId: template.id, templateVersion: template.version }
+    }
+    const html = input.content.html === '' ? undefined : input.content.html
+    const text = input.content.text === '' ? undefined : input.content.text
+    return { subject: input.subject, html: html ?? null, text: text ?? null, templateId: null, templateVersion: null }
+  }
+
+  function estimate (start: Date, recipients: number, emailsPerHour: number | null, provider: ProviderName): Date {
+    const seconds = emailsPerHour === null
+      ? 5 + recipients / UNTHROTTLED_PER_SECOND[provider]
+      : recipients * 3600 / emailsPerHour
+    return new Date(start.getTime() + Math.ceil(seconds * 1000))
+  }
+
+  function sealRelay (input: CreateCampaignInput): StoredSmtpRelay | null {
+    const relay = input.smtpRelay
+    if (!relay) return null
+    return {
+      host: relay.host,
+      port: relay.port,
+      secure: relay.secure,
+      ...(relay.username ? { username: relay.username } : {}),
+      ...(relay.password ? { passwordSealed: sealSecret(encryptionKey, relay.password) } : {}),
+    }
+  }
+
+  return {
+    async create (input: CreateCampaignInput): Promise<CampaignDetail> {
+      const name = input.name.trim()
+      if (name === '') throw new ValidationError('name must not be empty')
+      const fromEmail = normalizeEmail(input.from.email)
+      if (!fromEmail) throw new InvalidEmailError(`fromEmail is not a valid email address: ${JSON.stringify(input.from.email)}`)
+      const replyTo = input.replyTo === undefined ? null : normalizeEmail(input.replyTo)
+      if (input.replyTo !== undefined && !replyTo) throw new InvalidEmailError(`replyTo is not a valid email address: ${JSON.stringify(input.replyTo)}`)
+
+      const content = await resolveContent(input)
+      if (content.subject.trim() === '') throw new ValidationError('subject must not be empty')
+      validateTemplate({ subject: content.subject, html: content.html, text: content.text })
+
+      const relay = sealRelay(input)
+      const provider = relay === null ? providerName : 'smtp'
+      const emailsPerHour = input.settings.emailsPerHour
+      const batchSize = batchSizeFor(provider, emailsPerHour)
+      const now = new Date()
+      const scheduledAt = input.scheduledAt ?? null
+      const scheduled = scheduledAt !== null && scheduledAt.getTime() > now.getTime()
+
+      let emails: string[] = []
+      let data: string[] = []
+      let recipientCount: number
+      let suppressedCount: number
+      if (input.audience.type === 'inline') {
+        const invalid: string[] = []
+        const unique = new Map<string, Record<string, unknown>>()
+        for (const recipient of input.audience.recipients) {
+          const email = normalizeEmail(recipient.email)
+          if (!email) invalid.push(recipient.email)
+          else if (!unique.has(email)) unique.set(email, { ...recipient.data, email })
+        }
+        if (invalid.length > 0) throw new InvalidEmailError(`Invalid email addresses: ${listInvalid(invalid)}`)
+        const candidates = [...unique.keys()]
+        const { rows } = await pool.query<{ email: string }>(
+          `SELECT email FROM suppressions WHERE tenant_id = $1 AND email = ANY($2::text[])
+           UNION SELECT email FROM contacts WHERE tenant_id = $1 AND email = ANY($2::text[]) AND status <> 'subscribed'`,
+          [input.tenantId, candidates])
+        const dropped = new Set(rows.map(r => r.email))
+        for (const [email, values] of unique) {
+          if (dropped.has(email)) continue
+          emails.push(email)
+          data.push(JSON.stringify(values))
+        }
+        suppressedCount = dropped.size
+        recipientCount = emails.length
+        if (recipientCount === 0) {
+          throw new RecipientSuppressedError('Every recipient is suppressed (bounced, complained or unsubscribed) or not subscribed: nothing would be sent')
+        }
+      } else {
+        const audience = await repository.countAudience(input.tenantId)
+        if (audience.reachable === 0) {
+          throw new RecipientSuppressedError('The tenant has no subscribed, unsuppressed contacts: nothing would be sent')
+        }
+        recipientCount = audience.reachable
+        suppressedCount = audience.suppressed
+      }
+
+      const id = newCampaignId(input.origin)
+      const row = await withTransaction(pool, async (client) => {
+        const repo = createCampaignsRepository(client)
+        const inserted = await repo.insert({
+          id,
+          tenantId: input.tenantId,
+          origin: input.origin,
+          name,
+          status: scheduled ? 'scheduled' : 'queued',
+          subject: content.subject,
+          html: content.html,
+          text: content.text,
+          templateId: content.templateId,
+          templateVersion: content.templateVersion,
+          fromEmail,
+          fromName: input.from.name?.trim() || null,
+          replyTo,
+          tags: [...new Set(input.tags ?? [])],
+          audience: input.audience.type,
+          trackOpens: input.settings.trackOpens,
+          trackClicks: input.settings.trackClicks,
+          emailsPerHour,
+          smtpRelay: relay,
+          recipientCount,
+          suppressedCount,
+          scheduledAt,
+          estimatedSendAt: estimate(scheduled && scheduledAt ? scheduledAt : now, recipientCount, emailsPerHour, provider),
+        })
+        if (emails.length > 0) await repo.insertRecipients(id, input.tenantId, emails, data, batchSize)
+        await repo.insertAttachments(id, input.attachments ?? [])
+        return inserted
+      })
+      emails = []
+      data = []
+      await enqueueDispatch(id, scheduled ? scheduledAt : null)
+      return rowToCampaign(row)
+    },
+
+    async get (tenantId: string, id: string): Promise<CampaignDetail> {
+      return await detail(await load(tenantId, id))
+    },
+
+    async list (tenantId: string, options: ListOptions): Promise<{ data: CampaignDetail[], nextCursor: string | null }> {
+      let after: { createdAt: string, id: string } | null = null
+      if (options.cursor) {
+        const [createdAt, id] = decodeCursor(options.cursor, 2) as [string, string]
+        if (Number.isNaN(new Date(createdAt).getTime())) throw new ValidationError('cursor is invalid: pass the cursor of a previous page unchanged')
+        after = { createdAt, id }
+      }
+      const rows = await repository.list(tenantId, options.limit + 1, after, options.status ?? null)
+      const page = rows.slice(0, options.limit)
+      const stats = await repository.statistics(tenantId, page.map(r => r.id))
+      const last = page[page.length - 1]
+      return {
+        data: page.map(row => rowToCampaign(row, stats.get(row.id))),
+        nextCursor: rows.length > options.limit && last ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
+      }
+    },
+
+    async pause (tenantId: string, id: string): Promise<CampaignDetail> {
+      const { rows } = await pool.query<CampaignRow>(
+        `UPDATE campaigns SET status = 'paused', updated_at = now()
+         WHERE tenant_id = $1 AND id = $2 AND status IN ('scheduled', 'queued', 'sending') RETURNING *`, [tenantId, id])
+      if (rows[0]) return await detail(rows[0])
+      const row = await load(tenantId, id)
+      throw new ConflictError(`Campaign ${id} is ${row.status}; only a scheduled, queued or sending campaign can be paused`)
+    },
+
+    async resume (tenantId: string, id: string): Promise<CampaignDetail> {
+      const { rows } = await pool.query<CampaignRow>(
+        `UPDATE campaigns SET updated_at = now(), status = CASE
+           WHEN started_at IS NOT NULL THEN 'sending'
+           WHEN scheduled_at > now() THEN 'scheduled'
+           ELSE 'queued' END
+         WHERE tenant_id = $1 AND id = $2 AND status = 'paused' RETURNING *`, [tenantId, id])
+      const row = rows[0]
+      if (!row) {
+        const current = await load(tenantId, id)
+        throw new ConflictError(`Campaign ${id} is ${current.status}; only a paused campaign can be resumed`)
+      }
+      await enqueueDispatch(id, row.status === 'scheduled' ? row.scheduled_at : null)
+      return await detail(row)
+    },
+
+    /** Pending recipients become cancelled; a batch already handed to the provider finishes and is counted. */
+    async cancel (tenantId: string, id: string): Promise<CampaignDetail> {
+      const row = await withTransaction(pool, async (client) => {
+        const { rows } = await client.query<CampaignRow>(
+          `UPDATE campaigns SET status = 'cancelled', updated_at = now(), completed_at = now()
+           WHERE tenant_id = $1 AND id = $2 AND status IN ('scheduled', 'queued', 'sending', 'paused') RETURNING *`, [tenantId, id])
+        const cancelled = rows[0]
+        if (!cancelled) return null
+        const { rowCount } = await client.query(
+          `UPDATE campaign_recipients SET state = 'cancelled', updated_at = now() WHERE campaign_id = $1 AND state = 'pending'`, [id])
+        // A contacts audience that was never materialized has no rows: all of its estimate is cancelled.
+        const { rows: updated } = await client.query<CampaignRow>(
+          `UPDATE campaigns SET cancelled_count = cancelled_count + $2 + CASE WHEN started_at IS NULL AND audience = 'contacts'
+             THEN recipient_count ELSE 0 END
+           WHERE id = $1 RETURNING *`, [id, rowCount ?? 0])
+        return updated[0] as CampaignRow
+      })
+      if (row) return await detail(row)
+      const current = await load(tenantId, id)
+      throw new ConflictError(`Campaign ${id} is already ${current.status}; it cannot be cancelled`)
+    },
+
+    async recipients (tenantId: string, id: string, options: RecipientsOptions) {
+      await load(tenantId, id)
+      const afterId = options.cursor ? (decodeCursor(options.cursor, 1)[0] as string) : null
+      if (afterId !== null && !/^\d{1,18}$/.test(afterId)) throw new ValidationError('cursor is invalid: pass the cursor of a previous page unchanged')
+      const rows = await repository.recipients(id, options.state ?? null, options.limit + 1, afterId)
+      const page = rows.slice(0, options.limit)
+      const last = page[page.length - 1]
+      return {
+        data: page.map(r => ({ email: r.email, state: r.state, attempts: r.attempts, error: r.error, sentAt: r.sent_at?.toISOString() ?? null })),
+        nextCursor: rows.length > options.limit && last ? encodeCursor([last.id]) : null,
+      }
+    },
+
+    async timeline (tenantId: string, id: string, options: { bucket: 'minute' | 'hour' }) {
+      await load(tenantId, id)
+      const rows = await repository.timeline(tenantId, id, options.bucket)
+      return {
+        bucket: options.bucket,
+        series: rows.map(r => ({
+          at: r.at.toISOString(), sent: r.sent, delivered: r.delivered, opened: r.opened, clicked: r.clicked, bounced: r.bounced, complained: r.complained,
+        })),
+      }
+    },
+
+    /** Used by the sweep and by callers outside the API (seed 003): puts a campaign's dispatch job on the queue. */
+    enqueueDispatch,
+  }
+}
+export type CampaignsService = ReturnType<typeof createCampaignsService>
+

@@ -1,0 +1,34 @@
+// The send-batch queue: one job per campaign batch; the never-twice state machine is in campaign-sender.ts.
+import { DelayedError, type Job } from 'bullmq'
+import type { BatchOutcome, CampaignSender } from '../modules/campaigns/campaign-sender.ts'
+
+export interface SendBatchJobData {
+  campaignId: string
+  batch: number
+  /** The throttle slot this job reserved (ISO time), kept so a re-delayed or retried job does not reserve another. */
+  slotAt?: string
+}
+
+/** Job ids come from the row ids, so enqueueing a batch twice while its job exists is harmless. */
+export function batchJobId (campaignId: string, batch: number): string {
+  return `batch-${campaignId}-${batch}`
+}
+
+export function createSendBatchProcessor (sender: Pick<CampaignSender, 'sendBatch'>) {
+  return async function processSendBatchJob (job: Job<SendBatchJobData>, token?: string): Promise<BatchOutcome> {
+    const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
+    const outcome = await sender.sendBatch(job.data.campaignId, job.data.batch, {
+      slotAt: job.data.slotAt === undefined ? undefined : new Date(job.data.slotAt),
+      finalAttempt,
+    })
+    if (outcome.kind === 'retry') {
+      // The recipients are back to pending; BullMQ's backoff decides when this job runs again.
+      throw new Error(outcome.message)
+    }
+    if (outcome.kind !== 'wait') return outcome
+    if (token === undefined) throw new Error('a throttled batch needs the worker lock token to re-delay its job')
+    await job.updateData({ ...job.data, slotAt: outcome.slotAt.toISOString() })
+    await job.moveToDelayed(outcome.until.getTime(), token)
+    throw new DelayedError()
+  }
+}
