@@ -12,3 +12,6 @@ CREATE INDEX tracking_events_tenant_campaign_occurred_idx ON tracking_events (te
 
 -- Timeline "sent" series: the recipients of one campaign by send time.
 CREATE INDEX campaign_recipients_sent_at_idx ON campaign_recipients (campaign_id, sent_at) WHERE sent_at IS NOT NULL;
+
+-- Template ids are text (tmpl_…, migration 020); 022 declared the reference as uuid, which no template id fits.
+ALTER TABLE campaigns ALTER COLUMN template_id TYPE text;

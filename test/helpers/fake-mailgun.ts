@@ -8,6 +8,10 @@ export interface ReceivedMessage {
   /** Basic auth as sent: user and password. */
   auth: { user: string, password: string }
   fields: Record<string, string[]>
+  /** When the request arrived (ms since the epoch): throttle tests read the pace from it. */
+  receivedAt: number
+  /** Mailgun batch sending: recipient-variables parsed, when present. */
+  recipientVariables?: Record<string, Record<string, string>>
 }
 
 /** ok: accept; fail: answer status with body; hang: never answer (to exercise client timeouts). */
@@ -19,6 +23,12 @@ export interface FakeMailgun {
   /** Stored templates the fake knows; others are refused the way Mailgun refuses them. */
   templates: Set<string>
   mode: FakeMailgunMode
+  /** Answers used before `mode`, one per request, in order (e.g. a 503 then the normal 200). */
+  script: FakeMailgunMode[]
+  /** Messages each address was sent (every address in `to` gets its own copy, as with Mailgun). */
+  perRecipient: Map<string, number>
+  /** Runs after a request is recorded and before it is answered (a test may kill a worker from here). */
+  onReceive?: (message: ReceivedMessage) => void | Promise<void>
   close: () => Promise<void>
 }
 
@@ -33,7 +43,7 @@ function json (response: ServerResponse, status: number, body: unknown): void {
 }
 
 export async function startFakeMailgun (port = 0): Promise<FakeMailgun> {
-  const fake: Omit<FakeMailgun, 'url' | 'close'> = { received: [], templates: new Set(), mode: { kind: 'ok' } }
+  const fake: Omit<FakeMailgun, 'url' | 'close'> = { received: [], templates: new Set(), mode: { kind: 'ok' }, script: [], perRecipient: new Map() }
 
   const server = createServer((request, response) => {
     (async () => {
@@ -46,7 +56,7 @@ export async function startFakeMailgun (port = 0): Promise<FakeMailgun> {
       const fields: Record<string, string[]> = {}
       for (const [name, value] of form.entries()) (fields[name] ??= []).push(typeof value === 'string' ? value : await value.text())
 
-      const mode = fake.mode
+      const mode = fake.script.shift() ?? fake.mode
       if (mode.kind === 'hang') return
       if (mode.kind === 'fail') return json(response, mode.status, mode.body)
       if (user !== 'api' || !password) return json(response, 401, { message: 'Invalid private key' })
@@ -56,7 +66,23 @@ export async function startFakeMailgun (port = 0): Promise<FakeMailgun> {
       if (template === undefined && !fields.html && !fields.text) return json(response, 400, { message: "Need at least one of 'text' or 'html' parameters specified" })
 
       const domain = decodeURIComponent(match[1] as string)
-      fake.received.push({ domain, auth: { user, password }, fields })
+      let recipientVariables: Record<string, Record<string, string>> | undefined
+      const rawVariables = fields['recipient-variables']?.[0]
+      if (rawVariables !== undefined) {
+        try {
+          recipientVariables = JSON.parse(rawVariables) as Record<string, Record<string, string>>
+        } catch {
+          return json(response, 400, { message: 'recipient-variables is not valid JSON' })
+        }
+      }
+      const message: ReceivedMessage = { domain, auth: { user, password }, fields, receivedAt: Date.now(), ...(recipientVariables ? { recipientVariables } : {}) }
+      fake.received.push(message)
+      for (const to of fields.to) {
+        for (const address of to.split(',').map(a => a.trim().toLowerCase()).filter(Boolean)) {
+          fake.perRecipient.set(address, (fake.perRecipient.get(address) ?? 0) + 1)
+        }
+      }
+      await fake.onReceive?.(message)
       const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14)
       json(response, 200, { id: `<${stamp}.${randomBytes(6).toString('hex')}@${domain}>`, message: 'Queued. Thank you.' })
     })().catch((err: unknown) => json(response, 500, { message: String(err) }))

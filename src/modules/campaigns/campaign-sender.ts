@@ -389,7 +389,7 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
         let slotAt = options.slotAt
         if (slotAt === undefined) {
           const { rows } = await pool.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM campaign_recipients WHERE campaign_id = $1 AND batch = $2 AND state = 'pending'`, [campaignId, batch])
+            'SELECT count(*)::int AS n FROM campaign_recipients WHERE campaign_id = $1 AND batch = $2 AND state = \'pending\'', [campaignId, batch])
           const pending = rows[0]?.n ?? 0
           if (pending > 0) slotAt = await reserveSlot(row, pending)
         }

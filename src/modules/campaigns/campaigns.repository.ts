@@ -227,7 +227,7 @@ export function createCampaignsRepository (db: Queryable) {
       const { rows } = await db.query<{ id: string, email: string, state: RecipientState, attempts: number, error: string | null, sent_at: Date | null }>(
         `SELECT id::text, email, state, attempts, error, sent_at FROM campaign_recipients
          WHERE campaign_id = $1 AND ($2::text IS NULL OR state = $2) AND ($3::bigint IS NULL OR id > $3::bigint)
-         ORDER BY id LIMIT $4`, [campaignId, state, afterId, limit])
+         ORDER BY campaign_recipients.id LIMIT $4`, [campaignId, state, afterId, limit])
       return rows
     },
 

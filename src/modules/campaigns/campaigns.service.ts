@@ -272,7 +272,7 @@ export function createCampaignsService (deps: CampaignsServiceDeps) {
         const cancelled = rows[0]
         if (!cancelled) return null
         const { rowCount } = await client.query(
-          `UPDATE campaign_recipients SET state = 'cancelled', updated_at = now() WHERE campaign_id = $1 AND state = 'pending'`, [id])
+          'UPDATE campaign_recipients SET state = \'cancelled\', updated_at = now() WHERE campaign_id = $1 AND state = \'pending\'', [id])
         // A contacts audience that was never materialized has no rows: all of its estimate is cancelled.
         const { rows: updated } = await client.query<CampaignRow>(
           `UPDATE campaigns SET cancelled_count = cancelled_count + $2 + CASE WHEN started_at IS NULL AND audience = 'contacts'
@@ -314,4 +314,3 @@ export function createCampaignsService (deps: CampaignsServiceDeps) {
   }
 }
 export type CampaignsService = ReturnType<typeof createCampaignsService>
-
