@@ -29,6 +29,7 @@ import { createCampaignsService, type CampaignsService } from './modules/campaig
 import type { MessageDecorator } from './modules/campaigns/campaign.types.ts'
 import { createCampaignSender, type CampaignSender } from './modules/campaigns/campaign-sender.ts'
 import { batchJobId } from './workers/send-batch.worker.ts'
+import { clearZombieJob } from './workers/zombie-jobs.ts'
 
 export interface Dependencies {
   config: Config
@@ -100,7 +101,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     ...(overrides.webhookResolver ? { resolver: overrides.webhookResolver } : {}),
   })
-  const campaigns = createCampaignsService({ config, pool, logger, providerName: emailProvider.name, dispatchQueue: queues.campaignDispatch })
+  const campaigns = createCampaignsService({ config, pool, redis, logger, providerName: emailProvider.name, dispatchQueue: queues.campaignDispatch })
   const campaignSender = createCampaignSender({
     config,
     pool,
@@ -110,8 +111,9 @@ export async function createDependencies (config: Config, overrides: DependencyO
     messageDecorator: overrides.messageDecorator,
     enqueueWebhookDeliveries: webhooks.enqueueDeliveries,
     enqueueDispatch: campaigns.enqueueDispatch,
-    async enqueueBatches (campaignId, batches) {
+    async enqueueBatches (campaignId, batches, options) {
       if (batches.length === 0) return
+      if (options?.repair) for (const batch of batches) await clearZombieJob(queues.sendBatch, redis, batchJobId(campaignId, batch))
       await queues.sendBatch.addBulk(batches.map(batch => ({
         name: 'send-batch',
         data: { campaignId, batch },

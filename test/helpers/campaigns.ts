@@ -4,6 +4,7 @@ import type { App } from '../../src/app.ts'
 import type { Config } from '../../src/config.ts'
 import { startWorkers } from '../../src/workers/runner.ts'
 import type { Caller } from './api.ts'
+import type { DependencyOverrides } from '../../src/dependencies.ts'
 import { build } from './build.ts'
 import { startFakeMailgun, type FakeMailgun } from './fake-mailgun.ts'
 import { TEST_SIGNING_KEY } from './outreach.ts'
@@ -24,7 +25,7 @@ export const SEED_CAMPAIGN = {
 export const MAILGUN_CONFIG = { EMAIL_PROVIDER: 'mailgun', MAILGUN_API_KEY: 'key-test', MAILGUN_DOMAIN: 'mg.yourdomain.com' } as const
 
 /** The app (API and, unless workers is false, workers in this process) sending through a fake Mailgun. */
-export async function buildCampaignApp (t: Test, options: { config?: Partial<Config>, workers?: boolean } = {}): Promise<{ app: App, mailgun: FakeMailgun }> {
+export async function buildCampaignApp (t: Test, options: { config?: Partial<Config>, workers?: boolean, deps?: DependencyOverrides } = {}): Promise<{ app: App, mailgun: FakeMailgun }> {
   const mailgun = await startFakeMailgun()
   t.teardown(() => mailgun.close())
   const app = await build(t, {
@@ -37,6 +38,7 @@ export async function buildCampaignApp (t: Test, options: { config?: Partial<Con
       CAMPAIGN_SWEEP_INTERVAL_MS: 1000,
       ...options.config,
     },
+    ...(options.deps ? { deps: options.deps } : {}),
   })
   if (options.workers !== false) {
     const workers = await startWorkers(app.deps)

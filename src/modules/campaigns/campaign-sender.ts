@@ -41,8 +41,9 @@ export interface CampaignSenderDeps {
   provider: EmailProvider
   messageDecorator?: MessageDecorator | undefined
   enqueueWebhookDeliveries: (deliveryIds: string[]) => Promise<void>
-  enqueueBatches: (campaignId: string, batches: number[]) => Promise<void>
-  enqueueDispatch: (campaignId: string, runAt: Date | null) => Promise<void>
+  /** repair: clear job ids left behind by a partial Redis loss first (the sweep's re-plan). */
+  enqueueBatches: (campaignId: string, batches: number[], options?: { repair?: boolean }) => Promise<void>
+  enqueueDispatch: (campaignId: string, runAt: Date | null, options?: { repair?: boolean }) => Promise<void>
 }
 
 export type DispatchOutcome = { kind: 'wait', until: Date } | { kind: 'skipped', reason: string } | { kind: 'planned', batches: number }
@@ -342,7 +343,7 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
 
   return {
     /** Starts (or, from the sweep, re-plans) a campaign: materializes a contacts audience once, enqueues its batches. */
-    async dispatch (campaignId: string): Promise<DispatchOutcome> {
+    async dispatch (campaignId: string, options: { repair?: boolean } = {}): Promise<DispatchOutcome> {
       const row = await repository.findById(campaignId)
       if (!row) return { kind: 'skipped', reason: 'campaign does not exist' }
       if (row.status === 'scheduled' && row.scheduled_at && row.scheduled_at.getTime() > Date.now()) return { kind: 'wait', until: row.scheduled_at }
@@ -372,7 +373,7 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
         current = started.row
       }
       const batches = await batchesToRun(current, null)
-      await deps.enqueueBatches(campaignId, batches)
+      await deps.enqueueBatches(campaignId, batches, options)
       return { kind: 'planned', batches: batches.length }
     },
 
@@ -434,7 +435,7 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
          ORDER BY updated_at LIMIT 1000`)
       for (const { id } of rows) {
         await markInFlightUnknown(id, null, stale)
-        await deps.enqueueDispatch(id, null)
+        await deps.enqueueDispatch(id, null, { repair: true })
       }
       return rows.length
     },

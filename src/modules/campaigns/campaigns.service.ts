@@ -1,6 +1,7 @@
 // Campaigns (seed 002's /api/v1/campaigns, used by seed 003's /smtp-campaign too): validate, store, enqueue, report.
 import { randomBytes } from 'node:crypto'
 import type { Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../../config.ts'
@@ -9,6 +10,7 @@ import {
   ConflictError, InvalidEmailError, NotFoundError, RecipientSuppressedError, ValidationError,
 } from '../../errors.ts'
 import type { ProviderName } from '../../providers/email-provider.ts'
+import { clearZombieJob } from '../../workers/zombie-jobs.ts'
 import { normalizeEmail } from '../contacts/email-address.ts'
 import { decodeCursor, encodeCursor } from '../pagination/cursor.ts'
 import { createTemplatesRepository } from '../templates/templates.repository.ts'
@@ -43,6 +45,8 @@ export function dispatchJobId (campaignId: string): string {
 export interface CampaignsServiceDeps {
   config: Config
   pool: pg.Pool
+  /** The producer connection the queues use (to clear job ids a partial Redis loss left behind). */
+  redis: Redis
   logger: Logger
   providerName: ProviderName
   dispatchQueue: Queue
@@ -61,7 +65,7 @@ function listInvalid (invalid: string[]): string {
 }
 
 export function createCampaignsService (deps: CampaignsServiceDeps) {
-  const { config, pool, logger, providerName, dispatchQueue } = deps
+  const { config, pool, redis, logger, providerName, dispatchQueue } = deps
   const repository = createCampaignsRepository(pool)
   const templates = createTemplatesRepository(pool)
   const encryptionKey = config.CREDENTIALS_ENCRYPTION_KEY === undefined ? undefined : parseEncryptionKey(config.CREDENTIALS_ENCRYPTION_KEY)
@@ -78,10 +82,11 @@ export function createCampaignsService (deps: CampaignsServiceDeps) {
   }
 
   /** After commit; a failure here is not the client's: the sweep enqueues campaigns whose job never reached Redis. */
-  async function enqueueDispatch (campaignId: string, runAt: Date | null): Promise<void> {
+  async function enqueueDispatch (campaignId: string, runAt: Date | null, options: { repair?: boolean } = {}): Promise<void> {
     const delay = runAt === null ? 0 : Math.max(0, runAt.getTime() - Date.now())
     try {
-      await dispatchQueue.add('dispatch', { campaignId }, {
+      if (options.repair) await clearZombieJob(dispatchQueue, redis, dispatchJobId(campaignId))
+      await dispatchQueue.add('dispatch', { campaignId, ...(options.repair ? { repair: true } : {}) }, {
         jobId: dispatchJobId(campaignId), delay, removeOnComplete: true, removeOnFail: 100, attempts: 5, backoff: { type: 'exponential', delay: 1000 },
       })
     } catch (err) {
