@@ -74,5 +74,5 @@ t.test('a worker SIGKILLed during a provider call: restarted, every recipient em
   // The batch in flight when the worker died ends unknown (it may have been sent), never resent.
   t.equal(done.progress.unknown, 1000)
   t.equal(done.progress.sent, 1500)
-  t.equal(done.progress.pending + done.progress.sending, 0)
+  t.equal((done.progress.pending ?? -1) + (done.progress.sending ?? -1), 0)
 })
