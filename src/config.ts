@@ -83,6 +83,11 @@ export const ConfigSchema = Type.Object({
   // --- Campaigns (seeds 002 and 003) ---
   PUBLIC_BASE_URL: Type.String({ default: 'http://localhost:3000', pattern: '^https?://[^/]+$', description: 'Origin recipients reach this service at: tracking pixel, click redirects and unsubscribe links' }),
   CREDENTIALS_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 1, description: '32 bytes (64 hex or base64) sealing SMTP passwords given in /smtp-campaign requests; without it such requests are refused' })),
+  CAMPAIGN_ATTACHMENTS_MAX_BYTES: Type.Integer({
+    default: 7 * 1024 * 1024, minimum: 1, description: 'Largest decoded size of one campaign\'s attachments together; every email carries them base64-encoded (a third larger), under the relay\'s limit (often 25 MB)',
+  }),
+  TRACKING_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'Key signing open, click and unsubscribe links; unset: one is generated once and kept in Postgres' })),
+  TRACKING_RATE_LIMIT_PER_SECOND: Type.Integer({ default: 100, minimum: 1, description: 'Open, click and unsubscribe requests per second per source address (mail proxies fetch for many readers)' }),
 
   WEBHOOK_ALLOW_PRIVATE_URLS: Type.Boolean({
     default: false,

@@ -25,6 +25,7 @@ import type { Resolver } from './modules/webhooks/address-guard.ts'
 import { createWebhookDeliverer, type WebhookDeliverer } from './modules/webhooks/webhook-delivery.ts'
 import { createWebhookSender, type WebhookSender } from './modules/webhooks/webhook-sender.ts'
 import { createWebhooksService, type WebhooksService } from './modules/webhooks/webhooks.service.ts'
+import { createTrackingService, type TrackingService } from './modules/tracking/tracking.service.ts'
 
 export interface Dependencies {
   config: Config
@@ -46,6 +47,8 @@ export interface Dependencies {
   webhooks: WebhooksService
   webhookSender: WebhookSender
   webhookDeliverer: WebhookDeliverer
+  /** Open pixel, click redirects and one-click unsubscribe; its messageDecorator() is what the send path calls. */
+  tracking: TrackingService
 }
 
 export interface DependencyOverrides {
@@ -107,6 +110,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
     webhooks,
     webhookSender,
     webhookDeliverer: createWebhookDeliverer({ config, db: pool, sender: webhookSender, logger, metrics }),
+    tracking: createTrackingService({ config, pool, logger, enqueueWebhookDeliveries: webhooks.enqueueDeliveries }),
   }
 }
 

@@ -7,6 +7,7 @@ import reportsRoutes from './reports.routes.ts'
 import sendMailRoutes from './send-mail.routes.ts'
 import seedContactsRoutes from './seed-contacts.routes.ts'
 import templatesRoutes from './templates.routes.ts'
+import trackingRoutes from './tracking.routes.ts'
 import webhooksRoutes from './webhooks.routes.ts'
 
 export interface RouteOptions {
@@ -24,4 +25,5 @@ export default async function routes (app: FastifyInstance, options: RouteOption
   await app.register(contactsRoutes, { prefix: '/api/v1/contacts' })
   await app.register(seedContactsRoutes)
   await app.register(webhooksRoutes, { prefix: '/api/v1/webhooks' })
+  await app.register(trackingRoutes)
 }
