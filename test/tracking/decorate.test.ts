@@ -100,3 +100,13 @@ t.test('hrefTarget accepts only absolute http(s) URLs', async (t) => {
     t.equal(hrefTarget(href), null, href)
   }
 })
+
+t.test('only the canonical spelling of a token verifies', async (t) => {
+  const token = signToken(KEY, 'o', REF)
+  const last = token.at(-1) as string
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  // Characters whose top two bits match the last one decode to the same MAC bytes.
+  const sameBytes = [...alphabet].filter(c => c !== last && (alphabet.indexOf(c) >> 4) === (alphabet.indexOf(last) >> 4))
+  t.ok(sameBytes.length > 0)
+  for (const c of sameBytes) t.equal(verifyToken(KEY, 'o', token.slice(0, -1) + c), null, c)
+})

@@ -4,6 +4,7 @@ import { webhookHarness } from '../helpers/webhooks.ts'
 import { assertError } from '../helpers/api.ts'
 import { TRANSPARENT_GIF } from '../../src/routes/tracking.routes.ts'
 import { signToken } from '../../src/modules/tracking/tracking-tokens.ts'
+import { BURST_WINDOW_SECONDS } from '../../src/modules/tracking/tracking.service.ts'
 import { pathOf, sentCampaignRecipient } from './helpers.ts'
 
 const BASE = 'https://mail.example.com'
@@ -39,6 +40,9 @@ async function events (app: Awaited<ReturnType<typeof setup>>['app'], tenantId: 
 t.test('the pixel answers the GIF and records one open per burst, through the message', async (t) => {
   const { app, harness, sent, pixel } = await setup(t)
   t.ok(pixel.startsWith(`${BASE}/t/o/`) && pixel.endsWith('.gif'))
+  // Start early in a burst window (BURST_WINDOW_SECONDS, on the clock), so all six hits fall in the same one.
+  const intoWindow = Date.now() % (BURST_WINDOW_SECONDS * 1000)
+  if (intoWindow > 6_000) await new Promise(resolve => setTimeout(resolve, BURST_WINDOW_SECONDS * 1000 - intoWindow + 50))
   const res = await app.inject({ url: pathOf(pixel), headers: { 'user-agent': 'Mozilla/5.0 test' } })
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'image/gif')
@@ -181,4 +185,17 @@ t.test('the signing key is generated once and shared through Postgres', async (t
   const { createTrackingService } = await import('../../src/modules/tracking/tracking.service.ts')
   const other = createTrackingService({ config: app.deps.config, pool: app.deps.pool, logger: app.deps.logger, enqueueWebhookDeliveries: async () => {} })
   t.equal((await other.messageDecorator()).unsubscribeUrl(sent.ref), unsubscribe)
+})
+
+t.test('tracking routes are rate limited per source address', async (t) => {
+  const harness = await webhookHarness(t, { worker: false, config: { PUBLIC_BASE_URL: BASE, TRACKING_RATE_LIMIT_PER_SECOND: 2 } })
+  const statuses: number[] = []
+  for (let i = 0; i < 3; i++) statuses.push((await harness.app.inject({ url: '/t/o/x.gif', remoteAddress: '203.0.113.7' })).statusCode)
+  t.same(statuses.slice(0, 2), [200, 200])
+  // The third within the same second, unless the second turned over between them.
+  if (statuses[2] !== 200) {
+    t.equal(statuses[2], 429)
+  }
+  const other = await harness.app.inject({ url: '/t/o/x.gif', remoteAddress: '203.0.113.8' })
+  t.equal(other.statusCode, 200, 'another address has its own budget')
 })

@@ -38,8 +38,10 @@ export function signToken (key: Buffer, kind: TokenKind, recipient: RecipientRef
 export function verifyToken (key: Buffer, kind: TokenKind, token: string): VerifiedToken | null {
   if (token.length <= MAC_CHARS || token.length > 8192 || !BASE64URL.test(token)) return null
   const payload = token.slice(0, -MAC_CHARS)
-  const given = Buffer.from(token.slice(-MAC_CHARS), 'base64url')
-  if (given.length !== MAC_BYTES || !timingSafeEqual(given, mac(key, kind, payload))) return null
+  const macText = token.slice(-MAC_CHARS)
+  const given = Buffer.from(macText, 'base64url')
+  // The last character carries 4 unused bits: only the canonical spelling is accepted, so one link has one token.
+  if (given.length !== MAC_BYTES || given.toString('base64url') !== macText || !timingSafeEqual(given, mac(key, kind, payload))) return null
   let fields: unknown
   try {
     fields = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
