@@ -32,6 +32,8 @@ export async function buildApp (deps: Dependencies, options: BuildAppOptions = {
     ...fastifyOptions,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
     trustProxy: deps.config.TRUST_PROXY,
+    // Signed tracking and unsubscribe tokens in links are one path segment of a few hundred characters.
+    routerOptions: { maxParamLength: 8192 },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Connections idle in keep-alive close at once on shutdown; in-flight requests finish first.

@@ -87,6 +87,11 @@ export const ConfigSchema = Type.Object({
   CAMPAIGN_RETRY_BASE_MS: Type.Integer({ default: 5_000, minimum: 1, description: 'First retry delay of such a batch; doubled on each next attempt' }),
   CAMPAIGN_SWEEP_INTERVAL_MS: Type.Integer({ default: 60_000, minimum: 100, description: 'How often campaigns that should be sending are planned again from Postgres (covers jobs lost with Redis)' }),
   CREDENTIALS_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 1, description: '32 bytes (64 hex or base64) sealing SMTP passwords given in /smtp-campaign requests; without it such requests are refused' })),
+  CAMPAIGN_ATTACHMENTS_MAX_BYTES: Type.Integer({
+    default: 7 * 1024 * 1024, minimum: 1, description: 'Largest decoded size of one campaign\'s attachments together; every email carries them base64-encoded (a third larger), under the relay\'s limit (often 25 MB)',
+  }),
+  TRACKING_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'Key signing open, click and unsubscribe links; unset: one is generated once and kept in Postgres' })),
+  TRACKING_RATE_LIMIT_PER_SECOND: Type.Integer({ default: 100, minimum: 1, description: 'Open, click and unsubscribe requests per second per source address (mail proxies fetch for many readers)' }),
 
   WEBHOOK_ALLOW_PRIVATE_URLS: Type.Boolean({
     default: false,

@@ -26,10 +26,10 @@ import { createWebhookDeliverer, type WebhookDeliverer } from './modules/webhook
 import { createWebhookSender, type WebhookSender } from './modules/webhooks/webhook-sender.ts'
 import { createWebhooksService, type WebhooksService } from './modules/webhooks/webhooks.service.ts'
 import { createCampaignsService, type CampaignsService } from './modules/campaigns/campaigns.service.ts'
-import type { MessageDecorator } from './modules/campaigns/campaign.types.ts'
 import { createCampaignSender, type CampaignSender } from './modules/campaigns/campaign-sender.ts'
 import { batchJobId } from './workers/send-batch.worker.ts'
 import { clearZombieJob } from './workers/zombie-jobs.ts'
+import { createTrackingService, type TrackingService } from './modules/tracking/tracking.service.ts'
 
 export interface Dependencies {
   config: Config
@@ -54,15 +54,14 @@ export interface Dependencies {
   campaigns: CampaignsService
   /** The workers' side of campaigns: dispatch, batches, the recovery sweep. */
   campaignSender: CampaignSender
-  /** Tracking pixel, click redirects and unsubscribe links for campaign emails (src/modules/tracking), when present. */
-  messageDecorator?: MessageDecorator
+  /** Open pixel, click redirects and one-click unsubscribe; its messageDecorator() is what the send path calls. */
+  tracking: TrackingService
 }
 
 export interface DependencyOverrides {
   logger?: Logger
   /** DNS for outbound webhooks; tests inject one to resolve names to forbidden addresses. */
   webhookResolver?: Resolver
-  messageDecorator?: MessageDecorator
 }
 
 export async function createDependencies (config: Config, overrides: DependencyOverrides = {}): Promise<Dependencies> {
@@ -101,14 +100,15 @@ export async function createDependencies (config: Config, overrides: DependencyO
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     ...(overrides.webhookResolver ? { resolver: overrides.webhookResolver } : {}),
   })
-  const campaigns = createCampaignsService({ config, pool, redis, logger, providerName: emailProvider.name, dispatchQueue: queues.campaignDispatch })
+  const tracking = createTrackingService({ config, pool, logger, enqueueWebhookDeliveries: webhooks.enqueueDeliveries })
+  const campaigns = createCampaignsService({ pool, redis, logger, providerName: emailProvider.name, dispatchQueue: queues.campaignDispatch })
   const campaignSender = createCampaignSender({
     config,
     pool,
     logger,
     metrics,
     provider: emailProvider,
-    messageDecorator: overrides.messageDecorator,
+    messageDecorator: tracking.messageDecorator,
     enqueueWebhookDeliveries: webhooks.enqueueDeliveries,
     enqueueDispatch: campaigns.enqueueDispatch,
     async enqueueBatches (campaignId, batches, options) {
@@ -148,7 +148,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
     webhookDeliverer: createWebhookDeliverer({ config, db: pool, sender: webhookSender, logger, metrics }),
     campaigns,
     campaignSender,
-    ...(overrides.messageDecorator ? { messageDecorator: overrides.messageDecorator } : {}),
+    tracking,
   }
 }
 

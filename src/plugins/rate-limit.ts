@@ -18,6 +18,8 @@ export const RATE_LIMIT_POLICIES = {
   campaignApi: [{ max: 10, timeWindow: SECOND }, { max: 100, timeWindow: MINUTE }, { max: 1000, timeWindow: HOUR }],
   /** Mailgun webhooks, per source address; the max is replaced by WEBHOOK_RATE_LIMIT_PER_SECOND. */
   webhookIngest: [{ max: 500, timeWindow: SECOND }],
+  /** Open pixel, click redirects and unsubscribe links, per source address; the max is replaced by TRACKING_RATE_LIMIT_PER_SECOND. */
+  tracking: [{ max: 100, timeWindow: SECOND }],
 } as const satisfies Record<string, readonly Window[]>
 export type RateLimitPolicy = keyof typeof RATE_LIMIT_POLICIES
 
@@ -44,7 +46,7 @@ async function rateLimitPlugin (app: FastifyInstance) {
     // @fastify/rate-limit runs only the first of several limit hooks per request, so every window is
     // checked through createRateLimit here and the headers are set once, from the tightest answer.
     const windows = RATE_LIMIT_POLICIES[policy].map(window => app.createRateLimit({
-      max: policy === 'webhookIngest' ? config.WEBHOOK_RATE_LIMIT_PER_SECOND : window.max,
+      max: policy === 'webhookIngest' ? config.WEBHOOK_RATE_LIMIT_PER_SECOND : policy === 'tracking' ? config.TRACKING_RATE_LIMIT_PER_SECOND : window.max,
       timeWindow: window.timeWindow,
       keyGenerator: (request: FastifyRequest) => `${policy}:${window.timeWindow}:${request.principal?.id ?? request.ip}`,
     }) as unknown as (request: FastifyRequest) => Promise<LimitResult>)

@@ -6,8 +6,10 @@ import opsRoutes from './ops.routes.ts'
 import outreachRoutes from './outreach.routes.ts'
 import reportsRoutes from './reports.routes.ts'
 import sendMailRoutes from './send-mail.routes.ts'
+import smtpCampaignRoutes from './smtp-campaign.routes.ts'
 import seedContactsRoutes from './seed-contacts.routes.ts'
 import templatesRoutes from './templates.routes.ts'
+import trackingRoutes from './tracking.routes.ts'
 import webhooksRoutes from './webhooks.routes.ts'
 
 export interface RouteOptions {
@@ -24,6 +26,8 @@ export default async function routes (app: FastifyInstance, options: RouteOption
   await app.register(templatesRoutes, { prefix: '/api/v1/templates' })
   await app.register(contactsRoutes, { prefix: '/api/v1/contacts' })
   await app.register(seedContactsRoutes)
+  await app.register(smtpCampaignRoutes)
   await app.register(webhooksRoutes, { prefix: '/api/v1/webhooks' })
   await app.register(campaignsRoutes, { prefix: '/api/v1/campaigns' })
+  await app.register(trackingRoutes)
 }

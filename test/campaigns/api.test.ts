@@ -4,6 +4,9 @@ import { assertError, caller } from '../helpers/api.ts'
 import { buildCampaignApp, recipients, SEED_CAMPAIGN, waitForStatus } from '../helpers/campaigns.ts'
 import { webhookBody } from '../helpers/outreach.ts'
 
+// Each recipient's one-click unsubscribe link (src/modules/tracking), carried in Mailgun's recipient-variables.
+const UNSUBSCRIBE_URL = /^http:\/\/localhost:3000\/u\/[\w-]+$/
+
 t.test('campaigns API', async (t) => {
   const { app, mailgun } = await buildCampaignApp(t)
   const a = await caller(app, ['campaigns.read', 'campaigns.write', 'templates.write', 'contacts.write'])
@@ -32,7 +35,8 @@ t.test('campaigns API', async (t) => {
     // Rendered once with markers; Mailgun substitutes each recipient's (HTML-escaped for html) value.
     t.equal(message?.fields.html?.[0], '<h1>Hello %recipient.h0%</h1><p>Check out our new product!</p>')
     t.equal(message?.fields.text?.[0], 'Hello %recipient.p0%, Check out our new product!')
-    t.same(message?.recipientVariables, { 'customer@example.com': { p0: 'John', h0: 'John' } })
+    t.match(message?.recipientVariables, { 'customer@example.com': { p0: 'John', h0: 'John', unsubscribeUrl: UNSUBSCRIBE_URL } })
+    t.equal(message?.fields['h:List-Unsubscribe']?.[0], '<%recipient.unsubscribeUrl%>')
   })
 
   t.test('seed 002: the status query answers the seed\'s statistics, driven by signed Mailgun webhooks', async (t) => {
@@ -142,9 +146,9 @@ t.test('campaigns API', async (t) => {
     await waitForStatus(a, id, ['sent'])
     const message = mailgun.received.find(m => m.fields['v:campaign']?.[0] === id)
     t.equal(message?.fields.html?.[0], '%recipient.html%')
-    t.same(message?.recipientVariables, {
-      'named@example.com': { subject: SEED_CAMPAIGN.subject, html: '<b>A&amp;B</b>' },
-      'anon@example.com': { subject: SEED_CAMPAIGN.subject, html: 'friend' },
+    t.match(message?.recipientVariables, {
+      'named@example.com': { subject: SEED_CAMPAIGN.subject, html: '<b>A&amp;B</b>', unsubscribeUrl: UNSUBSCRIBE_URL },
+      'anon@example.com': { subject: SEED_CAMPAIGN.subject, html: 'friend', unsubscribeUrl: UNSUBSCRIBE_URL },
     })
   })
 
@@ -189,7 +193,7 @@ t.test('campaigns API', async (t) => {
     t.equal(done.progress.sent, 2)
     const message = mailgun.received.find(m => m.fields['v:campaign']?.[0] === id)
     t.same(message?.fields.to?.slice().sort(), ['c1@example.com', 'c2@example.com'])
-    t.same(message?.recipientVariables?.['c1@example.com'], { p0: 'c1', h0: 'c1' })
+    t.match(message?.recipientVariables?.['c1@example.com'], { p0: 'c1', h0: 'c1', unsubscribeUrl: UNSUBSCRIBE_URL })
     const contact = await app.deps.pool.query<{ last_campaign: string, email_count: number }>(
       'SELECT last_campaign, email_count FROM contacts WHERE email = $1', ['c1@example.com'])
     t.match(contact.rows[0], { last_campaign: id, email_count: 1 })

@@ -39,7 +39,8 @@ export interface CampaignSenderDeps {
   logger: Logger
   metrics: Metrics
   provider: EmailProvider
-  messageDecorator?: MessageDecorator | undefined
+  /** Tracking pixel, click redirects and unsubscribe links (src/modules/tracking); resolves once its signing key is loaded. */
+  messageDecorator: () => Promise<MessageDecorator>
   enqueueWebhookDeliveries: (deliveryIds: string[]) => Promise<void>
   /** repair: clear job ids left behind by a partial Redis loss first (the sweep's re-plan). */
   enqueueBatches: (campaignId: string, batches: number[], options?: { repair?: boolean }) => Promise<void>
@@ -54,6 +55,15 @@ export type BatchOutcome =
   | { kind: 'retry', message: string }
 
 interface Claimed { recipients: RecipientRow[], messageIds: Map<string, string> }
+/** A claimed batch with everything its provider call needs. */
+interface ClaimedMessage {
+  row: CampaignRow
+  provider: EmailProvider
+  claimed: Claimed
+  attachments: OutgoingEmail['attachments']
+  decorator: MessageDecorator
+  finalAttempt: boolean
+}
 type Outcome = { recipientIds: string[], emails: string[], messageRowId: string } & (
   { kind: 'sent', providerMessageId: string } | { kind: 'failed' | 'unknown' | 'retry', error: string })
 
@@ -213,13 +223,11 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
     return 'failed'
   }
 
-  async function sendMailgunBatch (row: CampaignRow, provider: EmailProvider, claimed: Claimed, attachments: OutgoingEmail['attachments'], finalAttempt: boolean): Promise<Outcome[]> {
+  async function sendMailgunBatch ({ row, provider, claimed, attachments, decorator, finalAttempt }: ClaimedMessage): Promise<Outcome[]> {
     const cache = renderersFor(row)
     const renderer = cache.batch ??= createBatchRenderer({ subject: row.subject, html: row.html, text: row.text })
-    const decorator = deps.messageDecorator
-    const content = renderer.render(claimed.recipients, decorator
-      ? (r) => ({ unsubscribeUrl: decorator.unsubscribeUrl({ tenantId: row.tenant_id, campaignId: row.id, recipientId: r.id, email: r.email }) })
-      : undefined)
+    const content = renderer.render(claimed.recipients,
+      (r) => ({ unsubscribeUrl: decorator.unsubscribeUrl({ tenantId: row.tenant_id, campaignId: row.id, recipientId: r.id, email: r.email }) }))
     const emails = claimed.recipients.map(r => r.email)
     const base = { recipientIds: claimed.recipients.map(r => r.id), emails, messageRowId: claimed.messageIds.get(emails[0] as string) as string }
     try {
@@ -234,7 +242,7 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
         variables: { campaign: row.id },
         tracking: { opens: row.track_opens, clicks: row.track_clicks },
         recipientVariables: content.recipientVariables,
-        ...(decorator ? { headers: { 'List-Unsubscribe': '<%recipient.unsubscribeUrl%>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } } : {}),
+        headers: { 'List-Unsubscribe': '<%recipient.unsubscribeUrl%>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
         ...(attachments && attachments.length > 0 ? { attachments } : {}),
       })
       return [{ ...base, kind: 'sent', providerMessageId: result.id }]
@@ -244,10 +252,9 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
     }
   }
 
-  async function sendOneByOne (row: CampaignRow, provider: EmailProvider, claimed: Claimed, attachments: OutgoingEmail['attachments'], finalAttempt: boolean): Promise<Outcome[]> {
+  async function sendOneByOne ({ row, provider, claimed, attachments, decorator, finalAttempt }: ClaimedMessage): Promise<Outcome[]> {
     const cache = renderersFor(row)
     const compiled = cache.single ??= compileTemplate({ subject: row.subject, html: row.html, text: row.text })
-    const decorator = deps.messageDecorator
     const outcomes: Outcome[] = []
     const queue = [...claimed.recipients]
     const sendNext = async (): Promise<void> => {
@@ -255,15 +262,10 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
         const base = { recipientIds: [recipient.id], emails: [recipient.email], messageRowId: claimed.messageIds.get(recipient.email) as string }
         try {
           const rendered = compiled.render(recipient.data)
-          let body = { html: rendered.html ?? undefined, text: rendered.text ?? undefined }
-          let headers: Record<string, string> | undefined
-          if (decorator) {
-            const decorated = decorator.decorate(
-              { tenantId: row.tenant_id, campaignId: row.id, recipientId: recipient.id, email: recipient.email },
-              body, { trackOpens: row.track_opens, trackClicks: row.track_clicks })
-            body = { html: decorated.html, text: decorated.text }
-            headers = decorated.headers
-          }
+          const body = decorator.decorate(
+            { tenantId: row.tenant_id, campaignId: row.id, recipientId: recipient.id, email: recipient.email },
+            { ...(rendered.html !== null ? { html: rendered.html } : {}), ...(rendered.text !== null ? { text: rendered.text } : {}) },
+            { trackOpens: row.track_opens, trackClicks: row.track_clicks })
           const result = await provider.send({
             from: formatFrom(row),
             to: [recipient.email],
@@ -273,7 +275,7 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
             ...(body.text !== undefined ? { text: body.text } : {}),
             tags: row.tags,
             variables: { campaign: row.id },
-            ...(headers ? { headers } : {}),
+            headers: body.headers,
             ...(attachments && attachments.length > 0 ? { attachments } : {}),
           })
           outcomes.push({ ...base, kind: 'sent', providerMessageId: result.id })
@@ -398,14 +400,16 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
       }
 
       const provider = providerFor(row)
+      // Everything that can fail before the provider call is read before the claim: a failure after it
+      // would leave the claimed recipients `sending`, and so `unknown`, without anyone having been emailed.
+      const decorator = await deps.messageDecorator()
+      const attachments = await repository.attachments(row.id)
       const claimed = await claim(row, batch, provider)
       if (claimed === null) return { kind: 'skipped', reason: 'campaign is no longer sending' }
       let outcomes: Outcome[] = []
       if (claimed.recipients.length > 0) {
-        const attachments = await repository.attachments(row.id)
-        outcomes = provider.name === 'mailgun'
-          ? await sendMailgunBatch(row, provider, claimed, attachments, options.finalAttempt)
-          : await sendOneByOne(row, provider, claimed, attachments, options.finalAttempt)
+        const message = { row, provider, claimed, attachments, decorator, finalAttempt: options.finalAttempt }
+        outcomes = provider.name === 'mailgun' ? await sendMailgunBatch(message) : await sendOneByOne(message)
       }
       const recorded = await record(row, outcomes)
       if (recorded.counts.sent > 0) metrics.emailsSent.inc({ provider: provider.name }, recorded.counts.sent)

@@ -17,7 +17,11 @@ export interface SmtpRelayInput {
   port: number
   secure: boolean
   username?: string
-  password?: string
+  /**
+   * The password already sealed with sealSecret (CREDENTIALS_ENCRYPTION_KEY): what /smtp-campaign passes, so the
+   * plain password never leaves the request handler. Stored as it is; the worker opens it to log in.
+   */
+  passwordSealed?: string
 }
 
 export interface AttachmentInput {

@@ -181,7 +181,9 @@ export function createCampaignsRepository (db: Queryable) {
          ), ins AS (
            INSERT INTO campaign_recipients (campaign_id, tenant_id, email, data, batch)
            SELECT $1, $2, a.email,
-             a.attributes || jsonb_strip_nulls(jsonb_build_object('email', a.email, 'firstName', a.first_name, 'lastName', a.last_name, 'company', a.company)),
+             -- The same names as templateDataOf: seed 002's firstName and seed 003's first_name both work.
+             a.attributes || jsonb_strip_nulls(jsonb_build_object('email', a.email, 'firstName', a.first_name, 'lastName', a.last_name,
+               'first_name', a.first_name, 'last_name', a.last_name, 'company', a.company)),
              ((row_number() OVER (ORDER BY a.email) - 1) / $3)::int
            FROM audience a WHERE NOT a.suppressed
            ON CONFLICT (campaign_id, email) DO NOTHING

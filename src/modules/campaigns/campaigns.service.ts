@@ -4,7 +4,6 @@ import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { Logger } from 'pino'
-import type { Config } from '../../config.ts'
 import { withTransaction } from '../../db/transaction.ts'
 import {
   ConflictError, InvalidEmailError, NotFoundError, RecipientSuppressedError, ValidationError,
@@ -15,7 +14,6 @@ import { normalizeEmail } from '../contacts/email-address.ts'
 import { decodeCursor, encodeCursor } from '../pagination/cursor.ts'
 import { createTemplatesRepository } from '../templates/templates.repository.ts'
 import { validateTemplate } from '../templates/template-engine.ts'
-import { parseEncryptionKey, sealSecret } from './secret-box.ts'
 import type { CampaignDetail, CampaignStatus, CreateCampaignInput, RecipientState } from './campaign.types.ts'
 import { createCampaignsRepository, rowToCampaign, type CampaignRow, type StoredSmtpRelay } from './campaigns.repository.ts'
 
@@ -43,7 +41,6 @@ export function dispatchJobId (campaignId: string): string {
 }
 
 export interface CampaignsServiceDeps {
-  config: Config
   pool: pg.Pool
   /** The producer connection the queues use (to clear job ids a partial Redis loss left behind). */
   redis: Redis
@@ -65,10 +62,9 @@ function listInvalid (invalid: string[]): string {
 }
 
 export function createCampaignsService (deps: CampaignsServiceDeps) {
-  const { config, pool, redis, logger, providerName, dispatchQueue } = deps
+  const { pool, redis, logger, providerName, dispatchQueue } = deps
   const repository = createCampaignsRepository(pool)
   const templates = createTemplatesRepository(pool)
-  const encryptionKey = config.CREDENTIALS_ENCRYPTION_KEY === undefined ? undefined : parseEncryptionKey(config.CREDENTIALS_ENCRYPTION_KEY)
 
   async function detail (row: CampaignRow): Promise<CampaignDetail> {
     const stats = await repository.statistics(row.tenant_id, [row.id])
@@ -121,7 +117,7 @@ export function createCampaignsService (deps: CampaignsServiceDeps) {
       port: relay.port,
       secure: relay.secure,
       ...(relay.username ? { username: relay.username } : {}),
-      ...(relay.password ? { passwordSealed: sealSecret(encryptionKey, relay.password) } : {}),
+      ...(relay.passwordSealed ? { passwordSealed: relay.passwordSealed } : {}),
     }
   }
 
