@@ -26,6 +26,7 @@ async function swaggerPlugin (app: FastifyInstance) {
         { name: 'ops', description: 'Health, readiness and metrics' },
         { name: 'reports', description: 'CloudFront signed links to report files (seed 001)' },
         { name: 'webhooks', description: 'Signed event notifications to customer endpoints: registration, delivery log, redelivery' },
+        { name: 'suppressions', description: 'Addresses no send reaches: bounces, complaints, unsubscribes and manual entries' },
       ],
     },
   })

@@ -6,6 +6,7 @@ import outreachRoutes from './outreach.routes.ts'
 import reportsRoutes from './reports.routes.ts'
 import sendMailRoutes from './send-mail.routes.ts'
 import seedContactsRoutes from './seed-contacts.routes.ts'
+import suppressionsRoutes from './suppressions.routes.ts'
 import templatesRoutes from './templates.routes.ts'
 import webhooksRoutes from './webhooks.routes.ts'
 
@@ -23,5 +24,6 @@ export default async function routes (app: FastifyInstance, options: RouteOption
   await app.register(templatesRoutes, { prefix: '/api/v1/templates' })
   await app.register(contactsRoutes, { prefix: '/api/v1/contacts' })
   await app.register(seedContactsRoutes)
+  await app.register(suppressionsRoutes, { prefix: '/api/v1/suppressions' })
   await app.register(webhooksRoutes, { prefix: '/api/v1/webhooks' })
 }
