@@ -122,7 +122,7 @@ t.test('dashboard', async (t) => {
     await page.getByLabel('Search suppressed addresses').fill('gone')
     await list.getByRole('cell', { name: 'stays@example.com', exact: true }).waitFor({ state: 'detached' })
 
-    page.once('dialog', dialog => { void dialog.accept() })
+    page.once('dialog', dialog => { dialog.accept().catch(() => {}) })
     await page.getByRole('button', { name: 'Remove gone@example.com' }).click()
     await page.getByText('No suppressed addresses match.').waitFor()
     const res = await dashboard.app.inject({ method: 'GET', url: '/api/v1/suppressions', headers: { 'x-api-key': key } })
