@@ -99,7 +99,7 @@ try {
     })
     const { id } = created.json() as { id: string }
     await page.goto(`${origin}/ui/#/campaigns/${id}`)
-    await page.waitForFunction('document.querySelector("[role=progressbar]")?.getAttribute("aria-valuenow") === "100"', undefined, { timeout: 60_000 })
+    await page.locator('[role=progressbar][aria-valuenow="100"]').first().waitFor({ timeout: 60_000 })
     await shoot(page, 'campaign')
     await page.goto(`${origin}/ui/#/campaigns`)
     await page.getByRole('progressbar').first().waitFor()

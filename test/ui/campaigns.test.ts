@@ -67,8 +67,7 @@ t.test('campaign: start, live progress, pause and resume, recipients by state', 
     await resume.click()
     await page.getByRole('status').filter({ hasText: 'Campaign resumed.' }).waitFor()
     // The page polls every 2 s while sending; the bar must reach 100 % on its own.
-    await page.waitForFunction(
-      'document.querySelector("[role=progressbar]")?.getAttribute("aria-valuenow") === "100"', undefined, { timeout: 45_000 })
+    await page.locator('[role=progressbar][aria-valuenow="100"]').first().waitFor({ timeout: 45_000 })
     t.equal(await progressValue(page, 'Sending progress'), 100, 'progress reaches 100 %')
     await page.getByText(`100 % — ${RECIPIENTS} sent, 0 failed of ${RECIPIENTS}`).first().waitFor()
     await page.locator('.badge-sent').first().waitFor()
