@@ -8,6 +8,9 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The dashboard: esbuild bundles ui/ into dist/ui, served at /ui.
+COPY ui ./ui
+COPY scripts/build-ui.ts ./scripts/build-ui.ts
 RUN npm run build
 
 # ---- runtime: production dependencies, compiled code, SQL migrations ----

@@ -12,6 +12,7 @@ import idempotencyPlugin from './plugins/idempotency.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import rateLimitPlugin from './plugins/rate-limit.ts'
 import swaggerPlugin from './plugins/swagger.ts'
+import uiPlugin from './plugins/ui.ts'
 import routes from './routes/index.ts'
 import { ErrorResponseSchema } from './schemas.ts'
 import { OUTREACH_SHARED_SCHEMAS } from './modules/outreach/outreach.schemas.ts'
@@ -24,10 +25,12 @@ const CORS_ALLOWED_HEADERS = [
 
 export interface BuildAppOptions extends Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
   opsOnly?: boolean
+  /** Directory of the built dashboard; dist/ui by default (tests build their own). */
+  uiRoot?: string
 }
 
 export async function buildApp (deps: Dependencies, options: BuildAppOptions = {}) {
-  const { opsOnly = false, ...fastifyOptions } = options
+  const { opsOnly = false, uiRoot, ...fastifyOptions } = options
   const app = Fastify({
     ...fastifyOptions,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
@@ -64,6 +67,7 @@ export async function buildApp (deps: Dependencies, options: BuildAppOptions = {
   await app.register(rateLimitPlugin)
   await app.register(idempotencyPlugin)
   await app.register(routes, { opsOnly })
+  if (!opsOnly) await app.register(uiPlugin, uiRoot === undefined ? {} : { root: uiRoot })
   return app
 }
 export type App = Awaited<ReturnType<typeof buildApp>>

@@ -20,6 +20,7 @@ import { createOutreachService, type OutreachService } from './modules/outreach/
 import type { EmailProvider } from './providers/email-provider.ts'
 import { createEmailProvider } from './providers/create-email-provider.ts'
 import { createContactsService, type ContactsService } from './modules/contacts/contacts.service.ts'
+import { createSuppressionsService, type SuppressionsService } from './modules/suppressions/suppressions.service.ts'
 import { createTemplatesService, type TemplatesService } from './modules/templates/templates.service.ts'
 import type { Resolver } from './modules/webhooks/address-guard.ts'
 import { createWebhookDeliverer, type WebhookDeliverer } from './modules/webhooks/webhook-delivery.ts'
@@ -48,6 +49,7 @@ export interface Dependencies {
   outreach: OutreachService
   templates: TemplatesService
   contacts: ContactsService
+  suppressions: SuppressionsService
   webhooks: WebhooksService
   webhookSender: WebhookSender
   webhookDeliverer: WebhookDeliverer
@@ -143,6 +145,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
     reportMail: createReportMailService({ outreach, reports }),
     templates: createTemplatesService(pool),
     contacts: createContactsService(pool),
+    suppressions: createSuppressionsService(pool),
     webhooks,
     webhookSender,
     webhookDeliverer: createWebhookDeliverer({ config, db: pool, sender: webhookSender, logger, metrics }),

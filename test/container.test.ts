@@ -251,7 +251,7 @@ t.test('Dockerfile builds in one stage and runs in a slimmer one', async (t) => 
   t.ok(buildStage && buildStage !== finalStage, 'a build stage runs npm run build')
   t.equal(buildStage?.base, 'node:22-bookworm-slim')
   t.ok(argsOf(buildStage!, 'RUN').some(r => /\bnpm ci\b/.test(r)), 'the build stage installs every dependency with npm ci')
-  t.equal(PACKAGE.scripts.build, 'tsc -p tsconfig.build.json')
+  t.equal(PACKAGE.scripts.build, 'tsc -p tsconfig.build.json && npm run build:ui', 'the server and the dashboard bundle')
   t.equal(PACKAGE.scripts['start:prod'], 'node dist/main.js')
   t.equal(outDir, 'dist')
 })

@@ -27,6 +27,7 @@ async function swaggerPlugin (app: FastifyInstance) {
         { name: 'reports', description: 'CloudFront signed links to report files (seed 001)' },
         { name: 'webhooks', description: 'Signed event notifications to customer endpoints: registration, delivery log, redelivery' },
         { name: 'tracking', description: 'Links inside campaign mail, no credentials: open pixel, click redirect, one-click unsubscribe (RFC 8058)' },
+        { name: 'suppressions', description: 'Addresses no send reaches: bounces, complaints, unsubscribes and manual entries' },
       ],
     },
   })

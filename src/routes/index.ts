@@ -8,6 +8,7 @@ import reportsRoutes from './reports.routes.ts'
 import sendMailRoutes from './send-mail.routes.ts'
 import smtpCampaignRoutes from './smtp-campaign.routes.ts'
 import seedContactsRoutes from './seed-contacts.routes.ts'
+import suppressionsRoutes from './suppressions.routes.ts'
 import templatesRoutes from './templates.routes.ts'
 import trackingRoutes from './tracking.routes.ts'
 import webhooksRoutes from './webhooks.routes.ts'
@@ -27,6 +28,7 @@ export default async function routes (app: FastifyInstance, options: RouteOption
   await app.register(contactsRoutes, { prefix: '/api/v1/contacts' })
   await app.register(seedContactsRoutes)
   await app.register(smtpCampaignRoutes)
+  await app.register(suppressionsRoutes, { prefix: '/api/v1/suppressions' })
   await app.register(webhooksRoutes, { prefix: '/api/v1/webhooks' })
   await app.register(campaignsRoutes, { prefix: '/api/v1/campaigns' })
   await app.register(trackingRoutes)
