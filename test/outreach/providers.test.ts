@@ -96,7 +96,7 @@ t.test('smtp: wrong credentials are a clear 503, a silent server a 504', async (
   const app = await smtpApp(t, smtp.port, { SMTP_PASSWORD: 'wrong' })
   const res = await app.inject({ method: 'POST', url: '/outreach/send-email', headers: bearer(), payload: REQUEST })
   t.equal(res.statusCode, 503)
-  t.match(res.json().error, /SMTP server refused the configured credentials: 535 Invalid username or password/)
+  t.match(res.json().error, /SMTP server refused the credentials: 535 Invalid username or password/)
   t.notMatch(res.body, /wrong/, 'the password is not echoed')
 
   const sockets = new Set<Socket>()
