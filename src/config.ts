@@ -86,6 +86,9 @@ export const ConfigSchema = Type.Object({
   CAMPAIGN_SEND_ATTEMPTS: Type.Integer({ default: 6, minimum: 1, maximum: 50, description: 'Attempts of a campaign batch the provider could not take (unavailable) before its recipients are marked failed' }),
   CAMPAIGN_RETRY_BASE_MS: Type.Integer({ default: 5_000, minimum: 1, description: 'First retry delay of such a batch; doubled on each next attempt' }),
   CAMPAIGN_SWEEP_INTERVAL_MS: Type.Integer({ default: 60_000, minimum: 100, description: 'How often campaigns that should be sending are planned again from Postgres (covers jobs lost with Redis)' }),
+  SMTP_RELAY_ALLOW_PRIVATE: Type.Boolean({
+    default: false, description: 'Let /smtp-campaign name relays on loopback, private and link-local addresses (tests and local development only)',
+  }),
   CREDENTIALS_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 1, description: '32 bytes (64 hex or base64) sealing SMTP passwords given in /smtp-campaign requests; without it such requests are refused' })),
   CAMPAIGN_ATTACHMENTS_MAX_BYTES: Type.Integer({
     default: 7 * 1024 * 1024, minimum: 1, description: 'Largest decoded size of one campaign\'s attachments together; every email carries them base64-encoded (a third larger), under the relay\'s limit (often 25 MB)',

@@ -53,7 +53,7 @@ function header (raw: string, name: string): string | undefined {
 
 t.test('an SMTP campaign with an attachment reaches every subscribed contact and completes', async (t) => {
   await prepareDatabase()
-  const deps = await createDependencies(testConfig({ CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex') }))
+  const deps = await createDependencies(testConfig({ CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'), SMTP_RELAY_ALLOW_PRIVATE: true }))
   t.teardown(() => closeDependencies(deps))
   const app = await buildApp(deps, { logger: false })
   const workers = await startWorkers(deps)
@@ -113,4 +113,35 @@ t.test('an SMTP campaign with an attachment reaches every subscribed contact and
   t.equal(rows[0]?.status, 'unsubscribed')
 
   t.same(await findSecret(deps.pool, deps.redis, TEST_REDIS_PREFIX, smtpPassword), [], 'the relay password is in no row or Redis key')
+})
+
+t.test('a relay host that resolves to a private address is refused by the worker, and nothing reaches it', async (t) => {
+  await prepareDatabase()
+  const deps = await createDependencies(testConfig({ CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex') }))
+  t.teardown(() => closeDependencies(deps))
+  const app = await buildApp(deps, { logger: false })
+  const workers = await startWorkers(deps)
+  t.teardown(async () => {
+    await workers.close()
+    await app.close()
+  })
+  const smtp = await smtpServer(t, 'relay-user', 'relay-pw')
+  const api = await caller(app, ['campaigns.write', 'campaigns.read', 'contacts.write'])
+  t.equal((await api.request('POST', '/contacts', { email: 'eve@example.com', first_name: 'Eve' })).statusCode, 201)
+
+  // "localhost" passes the request's address check (it is a name) but resolves to 127.0.0.1 in the worker.
+  const created = await api.request('POST', '/smtp-campaign', {
+    subject: 'Hi', body: '<p>Hi</p>', campaign_name: 'Internal', from_email: 'sender@example.com',
+    smtp_server: 'localhost', smtp_port: smtp.port, smtp_username: 'relay-user', smtp_password: 'relay-pw',
+  })
+  t.equal(created.statusCode, 201, created.body)
+  const id = created.json<{ campaign_id: string }>().campaign_id
+  const status = await until('campaign failed', async () => {
+    const current = (await api.request('GET', `/campaign-status/${id}`)).json<{ status: string }>()
+    return current.status === 'failed' ? current : undefined
+  })
+  t.match(status, { status: 'failed', sent_count: 0, failed_count: 1 })
+  const recipients = await api.request('GET', `/api/v1/campaigns/${id}/recipients`)
+  t.match(recipients.json(), { data: [{ email: 'eve@example.com', state: 'failed', error: /resolves to a forbidden address: 127\.0\.0\.1 is not a public address/ }] })
+  t.equal(smtp.received.length, 0, 'the internal relay was never reached')
 })

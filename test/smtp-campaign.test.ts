@@ -68,6 +68,10 @@ t.test('seed 003\'s request becomes a contacts campaign through its relay, the p
   t.equal(tls.attachments, undefined)
   const open = toCreateCampaignInput(TENANT, { ...SEED_REQUEST, smtp_server: 'Relay.Example.COM', smtp_port: 2525, smtp_username: undefined, smtp_password: undefined }, config())
   t.same(open.smtpRelay, { host: 'relay.example.com', port: 2525, secure: false })
+  const internal = caught(() => toCreateCampaignInput(TENANT, { ...SEED_REQUEST, smtp_server: '169.254.169.254' }, config()))
+  t.match(internal, { statusCode: 400, code: 'VALIDATION_ERROR', message: 'smtp_server must be a public relay: 169.254.169.254 is not a public address' })
+  t.match(toCreateCampaignInput(TENANT, { ...SEED_REQUEST, smtp_server: '10.1.2.3' }, config({ SMTP_RELAY_ALLOW_PRIVATE: true })).smtpRelay,
+    { host: '10.1.2.3' }, 'SMTP_RELAY_ALLOW_PRIVATE lets local development use a private relay')
 })
 
 t.test('without a relay in the request the configured one is used, or the request is refused', async (t) => {

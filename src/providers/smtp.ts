@@ -1,6 +1,8 @@
 // SMTP through a pooled nodemailer transport (SMTP_SERVER, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD).
-import nodemailer from 'nodemailer'
+import nodemailer, { type Transporter } from 'nodemailer'
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js'
 import type { Config } from '../config.ts'
+import { ForbiddenAddressError } from '../modules/webhooks/address-guard.ts'
 import { bareMessageId, EmailProviderError, type EmailProvider, type OutgoingEmail, type SendResult } from './email-provider.ts'
 
 interface SmtpError { code?: unknown, responseCode?: unknown, response?: unknown, message?: unknown }
@@ -30,22 +32,48 @@ export function createSmtpProvider (config: Config): EmailProvider {
   }, { timeoutMs: config.EMAIL_PROVIDER_TIMEOUT_MS, poolSize: config.SMTP_POOL_SIZE })
 }
 
+export interface SmtpRelayOptions {
+  timeoutMs: number
+  poolSize: number
+  /**
+   * Resolves and vets the relay's host before the first connection; the transport then dials the address it
+   * returned (certificates are still checked against the host name). Relays named by a request go through it.
+   */
+  pinHost?: (host: string) => Promise<string>
+}
+
 /** A pooled provider for one relay: the configured one, or a campaign's own (seed 003). */
-export function createSmtpRelayProvider (relay: SmtpRelay, options: { timeoutMs: number, poolSize: number }): EmailProvider {
+export function createSmtpRelayProvider (relay: SmtpRelay, options: SmtpRelayOptions): EmailProvider {
   const timeout = options.timeoutMs
-  const transport = nodemailer.createTransport({
-    pool: true,
-    maxConnections: options.poolSize,
-    host: relay.host,
-    port: relay.port,
-    secure: relay.secure,
-    ...(relay.username && relay.password ? { auth: { user: relay.username, pass: relay.password } } : {}),
-    connectionTimeout: timeout,
-    greetingTimeout: timeout,
-    socketTimeout: timeout,
-  })
+  let transport: Promise<Transporter<SMTPPool.SentMessageInfo>> | undefined
+
+  async function connect (): Promise<Transporter<SMTPPool.SentMessageInfo>> {
+    const address = options.pinHost ? await options.pinHost(relay.host) : relay.host
+    return nodemailer.createTransport({
+      pool: true,
+      maxConnections: options.poolSize,
+      host: address,
+      port: relay.port,
+      secure: relay.secure,
+      ...(address !== relay.host ? { tls: { servername: relay.host } } : {}),
+      ...(relay.username && relay.password ? { auth: { user: relay.username, pass: relay.password } } : {}),
+      connectionTimeout: timeout,
+      greetingTimeout: timeout,
+      socketTimeout: timeout,
+    })
+  }
+
+  function transporter (): Promise<Transporter<SMTPPool.SentMessageInfo>> {
+    // A failed lookup is not remembered: the next message tries again.
+    transport ??= connect().catch((err: unknown) => {
+      transport = undefined
+      throw err
+    })
+    return transport
+  }
 
   function translate (err: unknown): EmailProviderError {
+    if (err instanceof ForbiddenAddressError) return new EmailProviderError('smtp', 'rejected', `SMTP relay refused: ${err.message}`)
     const e = err as SmtpError
     const code = typeof e.code === 'string' ? e.code : ''
     const responseCode = typeof e.responseCode === 'number' ? e.responseCode : undefined
@@ -69,7 +97,7 @@ export function createSmtpRelayProvider (relay: SmtpRelay, options: { timeoutMs:
       if (Object.keys(email.variables).length > 0) headers[VARIABLES_HEADER] = JSON.stringify(email.variables)
       if (email.tags.length > 0) headers[TAGS_HEADER] = email.tags.join(', ')
       try {
-        const info = await transport.sendMail({
+        const info = await (await transporter()).sendMail({
           from: email.from,
           to: email.to,
           ...(email.replyTo ? { replyTo: email.replyTo } : {}),
@@ -90,7 +118,9 @@ export function createSmtpRelayProvider (relay: SmtpRelay, options: { timeoutMs:
       }
     },
     async close () {
-      transport.close()
+      const open = transport
+      transport = undefined
+      await open?.then(t => t.close(), () => {})
     },
   }
 }

@@ -31,6 +31,7 @@ import { createBatchRenderer, type BatchRenderer } from './batch-content.ts'
 import type { MessageDecorator } from './campaign.types.ts'
 import { createCampaignsRepository, type CampaignRow, type RecipientRow } from './campaigns.repository.ts'
 import { batchSizeFor, campaignProvider } from './campaigns.service.ts'
+import { pinPublicHost } from './relay-guard.ts'
 import { openSecret, parseEncryptionKey } from './secret-box.ts'
 
 export interface CampaignSenderDeps {
@@ -95,9 +96,15 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
     const cached = relays.get(row.id)
     if (cached) return cached
     const password = relay.passwordSealed === undefined ? undefined : openSecret(encryptionKey, relay.passwordSealed)
+    // The operator's SMTP_SERVER is trusted; a relay a request named is held to public addresses.
+    const configured = relay.host.toLowerCase() === config.SMTP_SERVER?.toLowerCase()
     const provider = createSmtpRelayProvider(
       { host: relay.host, port: relay.port, secure: relay.secure, username: relay.username, password },
-      { timeoutMs: config.EMAIL_PROVIDER_TIMEOUT_MS, poolSize: config.SMTP_POOL_SIZE })
+      {
+        timeoutMs: config.EMAIL_PROVIDER_TIMEOUT_MS,
+        poolSize: config.SMTP_POOL_SIZE,
+        ...(configured || config.SMTP_RELAY_ALLOW_PRIVATE ? {} : { pinHost: pinPublicHost }),
+      })
     relays.set(row.id, provider)
     return provider
   }

@@ -1,14 +1,16 @@
 // Seed 003's /smtp-campaign and /campaign-status in terms of the campaign engine: pure translations both ways.
+import { isIP } from 'node:net'
 import type { Config } from '../../config.ts'
 import { PayloadTooLargeError, ValidationError } from '../../errors.ts'
 import { validateTemplate } from '../templates/template-engine.ts'
 import type { AttachmentInput, CampaignDetail, CampaignStatus, CreateCampaignInput, SmtpRelayInput } from './campaign.types.ts'
 import { parseEncryptionKey, sealSecret } from './secret-box.ts'
+import { forbiddenAddressReason } from '../webhooks/address-guard.ts'
 import type { CampaignStatusBody, Seed003Status, SmtpCampaignBody, SmtpCampaignCreated } from './smtp-campaign.schemas.ts'
 
 export type SmtpCampaignConfig = Pick<Config,
   'EMAIL_PROVIDER' | 'SMTP_SERVER' | 'SMTP_PORT' | 'SMTP_SECURE' | 'SMTP_USERNAME' | 'SMTP_PASSWORD' |
-  'CREDENTIALS_ENCRYPTION_KEY' | 'CAMPAIGN_ATTACHMENTS_MAX_BYTES'>
+  'CREDENTIALS_ENCRYPTION_KEY' | 'CAMPAIGN_ATTACHMENTS_MAX_BYTES' | 'SMTP_RELAY_ALLOW_PRIVATE'>
 
 /** Seed 003: "SMTP_PORT: SMTP port (587 for TLS)". */
 export const DEFAULT_SMTP_PORT = 587
@@ -88,6 +90,9 @@ function relayFor (body: SmtpCampaignBody, config: SmtpCampaignConfig): SmtpRela
   if (hasUsername !== hasPassword) {
     throw new ValidationError(hasUsername ? 'smtp_password is required with smtp_username' : 'smtp_username is required with smtp_password')
   }
+  // A name is vetted by the worker when it resolves it (src/modules/campaigns/relay-guard.ts); an address can be now.
+  const forbidden = isIP(body.smtp_server) !== 0 && !config.SMTP_RELAY_ALLOW_PRIVATE ? forbiddenAddressReason(body.smtp_server) : null
+  if (forbidden !== null) throw new ValidationError(`smtp_server must be a public relay: ${forbidden}`)
   const port = body.smtp_port ?? DEFAULT_SMTP_PORT
   return {
     host: body.smtp_server.toLowerCase(),
