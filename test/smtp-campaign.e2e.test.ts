@@ -131,8 +131,14 @@ t.test('a relay host that resolves to a private address is refused by the worker
 
   // "localhost" passes the request's address check (it is a name) but resolves to 127.0.0.1 in the worker.
   const created = await api.request('POST', '/smtp-campaign', {
-    subject: 'Hi', body: '<p>Hi</p>', campaign_name: 'Internal', from_email: 'sender@example.com',
-    smtp_server: 'localhost', smtp_port: smtp.port, smtp_username: 'relay-user', smtp_password: 'relay-pw',
+    subject: 'Hi',
+    body: '<p>Hi</p>',
+    campaign_name: 'Internal',
+    from_email: 'sender@example.com',
+    smtp_server: 'localhost',
+    smtp_port: smtp.port,
+    smtp_username: 'relay-user',
+    smtp_password: 'relay-pw',
   })
   t.equal(created.statusCode, 201, created.body)
   const id = created.json<{ campaign_id: string }>().campaign_id
