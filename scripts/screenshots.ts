@@ -67,6 +67,8 @@ try {
   await mkdir(OUT_DIR, { recursive: true })
   const shoot = async (target: Page, name: string) => {
     await target.waitForLoadState('networkidle')
+    // Progress bars animate their width (.4 s): shoot them where they end, not halfway.
+    await target.waitForTimeout(600)
     await target.screenshot({ path: join(OUT_DIR, `${name}.png`), fullPage: true })
     process.stdout.write(`docs/screenshots/${name}.png\n`)
   }
