@@ -1,7 +1,8 @@
 // Shared by the benchmarks: machine facts, child processes for servers, a closed- and open-loop HTTP load generator.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { availableParallelism, cpus, totalmem } from 'node:os'
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { Pool } from 'undici'
@@ -166,4 +167,21 @@ export async function writeResult (name: string, result: unknown): Promise<void>
   console.log(text)
   await mkdir(new URL('bench/results/', ROOT), { recursive: true })
   await writeFile(new URL(`bench/results/${name}.json`, ROOT), text + '\n')
+}
+
+export interface Memory { rssMiB: number, peakMiB: number }
+
+/** VmRSS and VmHWM (the kernel's own peak RSS) of a Linux process, in MiB; null once it has exited. */
+export function memoryOf (pid: number): Memory | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0)
+    return { rssMiB: Math.round(kib('VmRSS') / 1024), peakMiB: Math.round(kib('VmHWM') / 1024) }
+  } catch {
+    return null
+  }
+}
+
+export function loadAverage (): number[] {
+  return loadavg().map(n => Math.round(n * 100) / 100)
 }
