@@ -3,6 +3,7 @@
 // BENCH_BASELINE_REF=<git ref> also runs that commit's service, alternating with this checkout round by round.
 import { createHmac, randomBytes } from 'node:crypto'
 import { rm } from 'node:fs/promises'
+import { Redis } from 'ioredis'
 import pg from 'pg'
 import {
   checkoutBaseline, createDatabase, dropDatabase, load, machine, percentile, REDIS_URL, ROOT, startProcess, type BenchRequest,
@@ -43,6 +44,7 @@ function signedEvent (): BenchRequest {
 /** One running service under test: its own database, Redis prefix and port. */
 interface Service {
   name: string
+  redisPrefix: string
   commit: string | null
   origin: string
   dbName: string
@@ -59,6 +61,7 @@ async function storedEvents (db: pg.Client): Promise<number> {
 
 async function startService (name: string, port: number, cwd: string | URL, commit: string | null): Promise<Service> {
   const dbName = `outreach_bench_webhook_${name}_${process.pid}`
+  const redisPrefix = `bench-${name}-${process.pid}`
   const databaseUrl = await createDatabase(dbName)
   const started = await startProcess(['src/main.ts'], {
     ROLE: 'api',
@@ -67,14 +70,29 @@ async function startService (name: string, port: number, cwd: string | URL, comm
     DATABASE_URL: databaseUrl,
     DATABASE_POOL_MAX: process.env.BENCH_POOL_MAX ?? '16',
     REDIS_URL,
-    REDIS_KEY_PREFIX: `bench-${name}-${process.pid}`,
+    REDIS_KEY_PREFIX: redisPrefix,
     LOG_LEVEL: 'warn',
     MAILGUN_WEBHOOK_SIGNING_KEY: SIGNING_KEY,
     WEBHOOK_RATE_LIMIT_PER_SECOND: '1000000',
   }, `http://127.0.0.1:${port}/ready`, false, cwd)
   const db = new pg.Client({ connectionString: databaseUrl })
   await db.connect()
-  return { name, commit, origin: `http://127.0.0.1:${port}`, dbName, databaseUrl, process: started, db, storedBefore: 0, runs: [] }
+  return { name, redisPrefix, commit, origin: `http://127.0.0.1:${port}`, dbName, databaseUrl, process: started, db, storedBefore: 0, runs: [] }
+}
+
+/** Each event leaves a token key for hours (the replay window); a run leaves ~100,000s of them otherwise. */
+async function dropRedisKeys (prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL)
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 10_000)
+      if (keys.length > 0) await redis.unlink(...keys)
+      cursor = next
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
 }
 
 /** Many runs as one: throughput over their summed time, percentiles over every latency. */
@@ -177,6 +195,7 @@ try {
     await service.db.end()
     await service.process.stop()
     await dropDatabase(service.dbName)
+    await dropRedisKeys(service.redisPrefix)
   }
   if (baseline) await rm(baseline.dir, { recursive: true, force: true })
 }
