@@ -1,15 +1,19 @@
 // campaign-stats over millions of stored events: p50/p99 of the API answering from rollups.
 // Usage: node --import tsx bench/campaign-stats.ts [events=5000000] [secondsPerQuery=10] [connections=1]
+// BENCH_BASELINE_REF=<git ref> also runs that commit's service on the same database, alternating query by query.
 import { createSigner } from 'fast-jwt'
 import pg from 'pg'
 import { runMigrations } from '../src/db/migrate.ts'
 import { createOutreachRepository } from '../src/modules/outreach/outreach.repository.ts'
-import { createDatabase, dropDatabase, load, machine, PG_SERVER, REDIS_URL, startProcess, writeResult } from './lib.ts'
+import { rm } from 'node:fs/promises'
+import { checkoutBaseline, createDatabase, dropDatabase, load, machine, PG_SERVER, REDIS_URL, ROOT, startProcess, writeResult } from './lib.ts'
 
 const EVENTS = Number(process.argv[2] ?? 5_000_000)
 const SECONDS = Number(process.argv[3] ?? 10)
 const CONNECTIONS = Number(process.argv[4] ?? 1)
 const PORT = 3913
+const BASELINE_PORT = 3915
+const BASELINE_REF = process.env.BENCH_BASELINE_REF
 const SECRET = 'bench-jwt-secret-that-is-at-least-32-characters'
 const PROJECT = 'outreach-bench'
 const TENANT = 'bench-tenant'
@@ -73,18 +77,26 @@ const rollupRows = Number((await db.query('SELECT count(*) AS n FROM campaign_st
 const expected = (await db.query(`SELECT count(*) FILTER (WHERE event = 'accepted') AS sent, count(*) FILTER (WHERE event = 'delivered') AS delivered,
   count(*) FILTER (WHERE event = 'opened') AS opens, count(*) FILTER (WHERE event = 'clicked') AS clicks FROM tracking_events WHERE tenant_id = $1`, [tenantId])).rows[0]
 
-const api = await startProcess(['src/main.ts'], {
-  ROLE: 'api',
-  HOST: '127.0.0.1',
-  PORT: String(PORT),
-  DATABASE_URL: databaseUrl,
-  REDIS_URL,
-  REDIS_KEY_PREFIX: `bench-${process.pid}`,
-  LOG_LEVEL: 'warn',
-  JWT_SECRET: SECRET,
-  FIREBASE_PROJECT_ID: PROJECT,
-  DEFAULT_TENANT: TENANT,
-}, `http://127.0.0.1:${PORT}/ready`)
+function serviceEnv (port: number, name: string) {
+  return {
+    ROLE: 'api',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: `bench-${name}-${process.pid}`,
+    LOG_LEVEL: 'warn',
+    JWT_SECRET: SECRET,
+    FIREBASE_PROJECT_ID: PROJECT,
+    DEFAULT_TENANT: TENANT,
+  }
+}
+// The candidate starts first, so its migrations (and nothing else) shape the database both services read.
+const api = await startProcess(['src/main.ts'], serviceEnv(PORT, 'candidate'), `http://127.0.0.1:${PORT}/ready`, false, ROOT)
+const baselineCheckout = BASELINE_REF ? await checkoutBaseline(BASELINE_REF) : null
+const baselineApi = baselineCheckout
+  ? await startProcess(['src/main.ts'], { ...serviceEnv(BASELINE_PORT, 'baseline'), MIGRATE_ON_START: 'false' }, `http://127.0.0.1:${BASELINE_PORT}/ready`, false, baselineCheckout.dir)
+  : null
 
 // The analytics limit is 50 per minute per user, so the load rotates over many users of the tenant.
 const sign = createSigner({ key: SECRET, algorithm: 'HS256', iss: `https://securetoken.google.com/${PROJECT}`, aud: PROJECT, expiresIn: 3_600_000 })
@@ -97,36 +109,54 @@ const QUERIES: Record<string, string> = {
   'one tag, one quarter': 'tags=tag-3&startDate=2025-04-01T00:00:00Z&endDate=2025-06-30T23:59:59Z',
 }
 
+const services = [{ name: 'candidate', port: PORT }, ...(baselineApi ? [{ name: 'baseline', port: BASELINE_PORT }] : [])]
+
+async function answer (port: number, query: string): Promise<Record<string, unknown>> {
+  const res = await fetch(`http://127.0.0.1:${port}/outreach/campaign-stats?${query}`, { headers: { authorization: tokens[next++ % tokens.length] as string } })
+  return (await res.json() as { data: Record<string, unknown> }).data
+}
+
 try {
-  const check = await fetch(`http://127.0.0.1:${PORT}/outreach/campaign-stats`, { headers: { authorization: tokens[tokens.length - 1] as string } })
-  const answered = (await check.json() as { data: Record<string, number> }).data
-  const results: Record<string, unknown> = {}
+  const answered = await answer(PORT, '') as Record<string, number>
+  const results: Record<string, Record<string, unknown>> = {}
+  const sameAnswers: Record<string, boolean> = {}
+  let turn = 0
   for (const [name, query] of Object.entries(QUERIES)) {
-    results[name] = await load({
-      origin: `http://127.0.0.1:${PORT}`,
-      durationSeconds: SECONDS,
-      connections: CONNECTIONS,
-      makeRequest: () => ({ method: 'GET', path: `/outreach/campaign-stats?${query}`, headers: { authorization: tokens[next++ % tokens.length] as string } }),
-    })
-    delete (results[name] as { okBodies?: unknown }).okBodies
+    if (baselineApi) sameAnswers[name] = JSON.stringify(await answer(PORT, query)) === JSON.stringify(await answer(BASELINE_PORT, query))
+    // Alternate which service goes first, so a drift in the machine's load does not favour one of them.
+    const order = turn++ % 2 === 0 ? services : [...services].reverse()
+    for (const service of order) {
+      const run = await load({
+        origin: `http://127.0.0.1:${service.port}`,
+        durationSeconds: SECONDS,
+        connections: CONNECTIONS,
+        makeRequest: () => ({ method: 'GET', path: `/outreach/campaign-stats?${query}`, headers: { authorization: tokens[next++ % tokens.length] as string } }),
+      })
+      results[service.name] = { ...results[service.name], [name]: { ...run, okBodies: undefined } }
+    }
   }
   const result = {
     benchmark: 'campaign-stats',
-    command: `node --import tsx bench/campaign-stats.ts ${EVENTS} ${SECONDS} ${CONNECTIONS}`,
+    command: `${BASELINE_REF ? `BENCH_BASELINE_REF=${BASELINE_REF} ` : ''}node --import tsx bench/campaign-stats.ts ${EVENTS} ${SECONDS} ${CONNECTIONS}`,
     connections: CONNECTIONS,
     machine: machine(),
     storedEvents: Number((await db.query('SELECT count(*) AS n FROM tracking_events')).rows[0].n),
     rollupRowsSharded,
     rollupRowsAfterCompaction: rollupRows,
+    monthlyRollupRows: Number((await db.query('SELECT count(*) AS n FROM campaign_stats_monthly')).rows[0].n),
     loadSeconds,
     totalsMatchEventTable: Number(answered.totalSent) === Number(expected.sent) && Number(answered.delivered) === Number(expected.delivered) &&
       Number(answered.opens) === Number(expected.opens) && Number(answered.clicks) === Number(expected.clicks),
     answered: { totalSent: answered.totalSent, delivered: answered.delivered, opens: answered.opens, clicks: answered.clicks },
-    queries: results,
+    ...(baselineApi ? { baselineCommit: baselineCheckout?.commit, sameAnswersAsBaseline: sameAnswers } : {}),
+    queries: results.candidate,
+    ...(baselineApi ? { baselineQueries: results.baseline } : {}),
   }
   await writeResult('campaign-stats', result)
 } finally {
   await api.stop()
+  await baselineApi?.stop()
+  if (baselineCheckout) await rm(baselineCheckout.dir, { recursive: true, force: true })
   await db.end()
   if (!process.env.BENCH_KEEP_DATABASE && !reuse) await dropDatabase(dbName)
 }

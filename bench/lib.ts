@@ -1,8 +1,10 @@
 // Shared by the benchmarks: machine facts, child processes for servers, a closed- and open-loop HTTP load generator.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
+import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises'
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { Pool } from 'undici'
@@ -23,10 +25,15 @@ export function machine () {
 
 export interface Started { child: ChildProcess, stop: () => Promise<void> }
 
-/** Starts a process and waits until `readyUrl` answers 200; stderr is passed through for diagnosis. */
-export async function startProcess (args: string[], env: Record<string, string>, readyUrl: string, anyAnswer = false): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'],
+/**
+ * Starts a process and waits until `readyUrl` answers 200; stderr is passed through for diagnosis.
+ * `cwd` runs another checkout of the service (see checkoutBaseline) instead of this one.
+ */
+export async function startProcess (args: string[], env: Record<string, string>, readyUrl: string, anyAnswer = false, cwd: string | URL = ROOT): Promise<Started> {
+  // BENCH_NODE_ARGS passes flags to the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them.
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], {
+    cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'],
   })
   let exited = false
   child.on('exit', () => { exited = true })
@@ -50,6 +57,19 @@ export async function startProcess (args: string[], env: Record<string, string>,
       await done
     },
   }
+}
+
+/**
+ * Extracts `ref` of this repository into a temporary directory sharing this checkout's node_modules, so a
+ * benchmark can run the code before a change beside the code after it, alternating, under the same load.
+ */
+export async function checkoutBaseline (ref: string): Promise<{ dir: string, commit: string }> {
+  const root = fileURLToPath(ROOT)
+  const commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: root, encoding: 'utf8' }).trim()
+  const dir = await mkdtemp(join(tmpdir(), 'outreach-baseline-'))
+  execFileSync('sh', ['-c', `git archive ${commit} | tar -x -C "${dir}"`], { cwd: root })
+  await symlink(join(root, 'node_modules'), join(dir, 'node_modules'))
+  return { dir, commit }
 }
 
 export async function createDatabase (name: string): Promise<string> {
@@ -78,9 +98,11 @@ export interface LoadResult {
   latencyMs: { p50: number, p90: number, p99: number, max: number }
   /** Bodies of 2xx answers, when asked for (to check what the server acknowledged). */
   okBodies: string[]
+  /** Every latency in ms, sorted, when asked for (to merge several runs into one distribution). */
+  latencies?: number[]
 }
 
-function percentile (sorted: number[], p: number): number {
+export function percentile (sorted: number[], p: number): number {
   if (sorted.length === 0) return 0
   return Math.round((sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number) * 100) / 100
 }
@@ -94,6 +116,7 @@ export interface LoadOptions {
   /** Open loop: a request every 1/rate seconds whatever the answers (latency at a fixed rate). */
   rate?: number
   keepOkBodies?: boolean
+  keepLatencies?: boolean
 }
 
 /**
@@ -158,6 +181,7 @@ export async function load (options: LoadOptions): Promise<LoadResult> {
     errors,
     latencyMs: { p50: percentile(latencies, 0.5), p90: percentile(latencies, 0.9), p99: percentile(latencies, 0.99), max: percentile(latencies, 1) },
     okBodies,
+    ...(options.keepLatencies ? { latencies } : {}),
   }
 }
 

@@ -135,6 +135,38 @@ function rowToEvent (row: EventRow): StoredEvent {
   }
 }
 
+/** Rows the maintenance job has folded (one per day, mirrored in campaign_stats_monthly); ingest writes 0 to STAT_SHARDS - 1. */
+const FOLDED_SHARD = -1
+
+const STAT_COLUMNS = 'campaign, sent, delivered, opens, clicks, bounces, complaints, unsubscribes'
+
+function addCounters (table: string): string {
+  return ['sent', 'delivered', 'opens', 'clicks', 'bounces', 'complaints', 'unsubscribes']
+    .map(counter => `${counter} = ${table}.${counter} + EXCLUDED.${counter}`).join(', ')
+}
+
+/**
+ * The calendar months lying wholly inside [fromDay, toDay] (either end open), as [from, to) month starts, or an
+ * empty range at infinity when there is none: then every day of the range is read from the daily rows.
+ */
+export function wholeMonthsWithin (fromDay: string | undefined, toDay: string | undefined): { from: string, to: string } {
+  const monthStart = (year: number, month: number) => new Date(Date.UTC(year, month, 1)).toISOString().slice(0, 10)
+  let from = '-infinity'
+  if (fromDay !== undefined) {
+    const day = new Date(`${fromDay}T00:00:00Z`)
+    from = day.getUTCDate() === 1 ? fromDay : monthStart(day.getUTCFullYear(), day.getUTCMonth() + 1)
+  }
+  let to = 'infinity'
+  if (toDay !== undefined) {
+    const day = new Date(`${toDay}T00:00:00Z`)
+    const next = new Date(day.getTime() + 24 * 3600 * 1000)
+    // A range ending on a month's last day includes that month.
+    to = monthStart(day.getUTCFullYear(), day.getUTCMonth() + (next.getUTCDate() === 1 ? 1 : 0))
+  }
+  if (fromDay !== undefined && toDay !== undefined && from >= to) return { from: 'infinity', to: 'infinity' }
+  return { from, to }
+}
+
 function randomShard (): number {
   return Math.floor(Math.random() * STAT_SHARDS)
 }
@@ -298,19 +330,34 @@ export function createOutreachRepository (db: Queryable) {
       return rows[0]?.reason ?? null
     },
 
-    /** One pass over the rollups: per-campaign sums in first-seen order; totals are their sum, limit/offset page the list. */
+    /**
+     * One pass over the rollups: per-campaign sums in first-seen order; totals are their sum, limit/offset page
+     * the list. Whole months inside the range come from the monthly rows (plus their days not folded yet), the
+     * cut months at either end from the daily rows, so a year costs about twelve rows per campaign, not 365.
+     */
     async campaignStats (filter: StatsFilter): Promise<{ totals: StatTotals, campaigns: CampaignRow[] }> {
       const tags = filter.tags && filter.tags.length > 0 ? filter.tags : ['']
+      const months = wholeMonthsWithin(filter.fromDay, filter.toDay)
+      const where = 'tenant_id = $1 AND tag = ANY($2::text[]) AND ($3::text IS NULL OR campaign = $3)'
+      const inRange = '($4::date IS NULL OR day >= $4) AND ($5::date IS NULL OR day <= $5)'
       const { rows } = await db.query<CampaignRow & StatTotals>(
         `SELECT s.campaign AS name, sum(s.sent)::bigint AS sent, sum(s.delivered)::bigint AS delivered, sum(s.opens)::bigint AS opens,
            sum(s.clicks)::bigint AS clicks, sum(s.bounces)::bigint AS bounces, sum(s.complaints)::bigint AS complaints,
            sum(s.unsubscribes)::bigint AS unsubscribes
-         FROM campaign_stats_daily AS s
-         LEFT JOIN outreach_campaigns AS c ON c.tenant_id = s.tenant_id AND c.name = s.campaign
-         WHERE s.tenant_id = $1 AND s.tag = ANY($2::text[]) AND ($3::text IS NULL OR s.campaign = $3)
-           AND ($4::date IS NULL OR s.day >= $4) AND ($5::date IS NULL OR s.day <= $5)
+         FROM (
+           SELECT ${STAT_COLUMNS} FROM campaign_stats_monthly WHERE ${where} AND month >= $6::date AND month < $7::date
+           UNION ALL
+           -- Not folded yet: the whole months' days still in the ingest shards (the partial index holds only those).
+           SELECT ${STAT_COLUMNS} FROM campaign_stats_daily WHERE ${where} AND shard <> ${FOLDED_SHARD} AND day >= $6::date AND day < $7::date
+           UNION ALL
+           -- The days before the first whole month and after the last (with no whole month: every day of the range).
+           SELECT ${STAT_COLUMNS} FROM campaign_stats_daily WHERE ${where} AND ${inRange} AND day < $6::date
+           UNION ALL
+           SELECT ${STAT_COLUMNS} FROM campaign_stats_daily WHERE ${where} AND ${inRange} AND day >= $7::date
+         ) AS s
+         LEFT JOIN outreach_campaigns AS c ON c.tenant_id = $1 AND c.name = s.campaign
          GROUP BY s.campaign, c.first_seen_at ORDER BY c.first_seen_at, s.campaign`,
-        [filter.tenantId, tags, filter.campaign ?? null, filter.fromDay ?? null, filter.toDay ?? null])
+        [filter.tenantId, tags, filter.campaign ?? null, filter.fromDay ?? null, filter.toDay ?? null, months.from, months.to])
       const totals: StatTotals = { sent: 0, delivered: 0, opens: 0, clicks: 0, bounces: 0, complaints: 0, unsubscribes: 0 }
       for (const row of rows) for (const key of Object.keys(totals) as Array<keyof StatTotals>) totals[key] += row[key]
       const campaigns = rows.slice(filter.offset, filter.offset + filter.limit)
@@ -319,23 +366,34 @@ export function createOutreachRepository (db: Queryable) {
     },
 
     /**
-     * Folds the shards of days before `beforeDay` into shard 0, so a past day costs one row per campaign and tag.
-     * Delete and insert are one statement: a reader sees the counts before or after, never half.
+     * Folds the ingest shards of days before `beforeDay` into one row per day (shard -1) and adds the same counts
+     * to the monthly rows. Delete and inserts are one statement: a reader sees the counts before or after, never
+     * half, and never in both places. Returns the number of days' rows folded.
      */
     async compactStats (beforeDay: string): Promise<number> {
-      const { rowCount } = await db.query(
+      const { rows } = await db.query<{ folded: number }>(
         `WITH moved AS (
-           DELETE FROM campaign_stats_daily WHERE day < $1::date AND shard <> 0 RETURNING *
+           DELETE FROM campaign_stats_daily WHERE day < $1::date AND shard <> ${FOLDED_SHARD} RETURNING *
+         ), folded AS (
+           SELECT tenant_id, tag, day, campaign, sum(sent) AS sent, sum(delivered) AS delivered, sum(opens) AS opens, sum(clicks) AS clicks,
+             sum(bounces) AS bounces, sum(complaints) AS complaints, sum(unsubscribes) AS unsubscribes
+           FROM moved GROUP BY tenant_id, tag, day, campaign
+         ), daily AS (
+           INSERT INTO campaign_stats_daily AS s
+             (tenant_id, day, campaign, tag, shard, sent, delivered, opens, clicks, bounces, complaints, unsubscribes)
+           SELECT tenant_id, day, campaign, tag, ${FOLDED_SHARD}, sent, delivered, opens, clicks, bounces, complaints, unsubscribes
+           FROM folded ORDER BY tenant_id, tag, day, campaign
+           ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET ${addCounters('s')}
+         ), monthly AS (
+           INSERT INTO campaign_stats_monthly AS s
+             (tenant_id, month, campaign, tag, sent, delivered, opens, clicks, bounces, complaints, unsubscribes)
+           SELECT tenant_id, date_trunc('month', day::timestamp)::date AS month, campaign, tag, sum(sent), sum(delivered), sum(opens),
+             sum(clicks), sum(bounces), sum(complaints), sum(unsubscribes)
+           FROM folded GROUP BY tenant_id, tag, month, campaign ORDER BY tenant_id, tag, month, campaign
+           ON CONFLICT (tenant_id, tag, month, campaign) DO UPDATE SET ${addCounters('s')}
          )
-         INSERT INTO campaign_stats_daily AS s
-           (tenant_id, day, campaign, tag, shard, sent, delivered, opens, clicks, bounces, complaints, unsubscribes)
-         SELECT tenant_id, day, campaign, tag, 0, sum(sent), sum(delivered), sum(opens), sum(clicks), sum(bounces), sum(complaints), sum(unsubscribes)
-         FROM moved GROUP BY tenant_id, tag, day, campaign ORDER BY tenant_id, tag, day, campaign
-         ON CONFLICT (tenant_id, tag, day, campaign, shard) DO UPDATE SET
-           sent = s.sent + EXCLUDED.sent, delivered = s.delivered + EXCLUDED.delivered, opens = s.opens + EXCLUDED.opens,
-           clicks = s.clicks + EXCLUDED.clicks, bounces = s.bounces + EXCLUDED.bounces, complaints = s.complaints + EXCLUDED.complaints,
-           unsubscribes = s.unsubscribes + EXCLUDED.unsubscribes`, [beforeDay])
-      return rowCount ?? 0
+         SELECT count(*)::int AS folded FROM folded`, [beforeDay])
+      return rows[0]?.folded ?? 0
     },
 
     async listEvents (filter: EventFilter): Promise<{ total: number, events: StoredEvent[] }> {

@@ -311,7 +311,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
       return { eventId: event.id, eventType: event.type, stored }
     },
 
-    /** Maintenance: folds the rollup shards of days before yesterday (UTC) into one row each. */
+    /** Maintenance: folds the rollup shards of days before yesterday (UTC) into one row each and into their months. */
     async compactStats (now = new Date()): Promise<number> {
       const yesterday = new Date(now.getTime() - 24 * 3600 * 1000).toISOString().slice(0, 10)
       return await repository.compactStats(yesterday)
