@@ -122,9 +122,14 @@ t.test('dashboard', async (t) => {
     await page.getByLabel('Search suppressed addresses').fill('gone')
     await list.getByRole('cell', { name: 'stays@example.com', exact: true }).waitFor({ state: 'detached' })
 
+    // Spend this key's 10/s burst first: the page must wait out the short Retry-After instead of failing the click.
+    const burst = await Promise.all(Array.from({ length: 12 }, () =>
+      dashboard.app.inject({ method: 'GET', url: '/api/v1/suppressions?limit=1', headers: { 'x-api-key': key } })))
+    t.ok(burst.some(res => res.statusCode === 429), 'the burst limit was reached')
     page.once('dialog', dialog => { dialog.accept().catch(() => {}) })
     await page.getByRole('button', { name: 'Remove gone@example.com' }).click()
     await page.getByText('No suppressed addresses match.').waitFor()
+    t.equal(await page.getByText(/Too many requests/).count(), 0, 'no rate-limit error was shown')
     const res = await dashboard.app.inject({ method: 'GET', url: '/api/v1/suppressions', headers: { 'x-api-key': key } })
     t.same(res.json().data.map((s: { email: string }) => s.email), ['stays@example.com'], 'the removal reached the service')
     t.same(await unlabelledControls(page), [], 'every control on the suppressions page is labelled')

@@ -50,7 +50,22 @@ export function withQuery (path: string, query: Query = {}): string {
   return search ? `${path}?${search}` : path
 }
 
+/** A short wait the rate limiter asks for is waited out once, so a burst of clicks does not surface as an error. */
+const AUTO_RETRY_MAX_SECONDS = 2
+
 export async function api<T> (method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  try {
+    return await send<T>(method, path, options)
+  } catch (err) {
+    // The limiter answers before the route runs, so repeating the request (even a POST or DELETE) cannot do it twice.
+    const waitSeconds = err instanceof ApiError && err.code === 'RATE_LIMIT_EXCEEDED' ? err.retryAfter : null
+    if (waitSeconds === null || waitSeconds > AUTO_RETRY_MAX_SECONDS) throw err
+    await new Promise(resolve => setTimeout(resolve, waitSeconds * 1000))
+    return await send<T>(method, path, options)
+  }
+}
+
+async function send<T> (method: string, path: string, options: RequestOptions): Promise<T> {
   const key = options.key ?? storedKey()
   const headers: Record<string, string> = { accept: 'application/json' }
   if (key) headers['x-api-key'] = key
