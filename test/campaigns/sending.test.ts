@@ -1,10 +1,11 @@
-// The send path in one process: pause/resume/cancel, provider failures, a Redis flush mid-campaign, SMTP per recipient.
+// The send path in one process: pause/resume/cancel, provider failures, a Redis flush mid-campaign, SMTP and SES per recipient.
 import { SMTPServer } from 'smtp-server'
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { assertError, caller } from '../helpers/api.ts'
 import { TEST_REDIS_PREFIX } from '../helpers/build.ts'
 import { buildCampaignApp, recipients, SEED_CAMPAIGN, waitForStatus } from '../helpers/campaigns.ts'
+import { startFakeSes } from '../helpers/fake-ses.ts'
 
 interface Progress { total: number, pending: number, sending: number, sent: number, failed: number, unknown: number, cancelled: number }
 
@@ -148,4 +149,38 @@ t.test('smtp: one message per recipient, rendered and decorated, over a real SMT
   t.match(unfold(ann?.data), /List-Unsubscribe: <http:\/\/t\.example\/u\/[\w-]+>/)
   t.match(unfold(ann?.data), /List-Unsubscribe-Post: List-Unsubscribe=One-Click/)
   t.match(unfold(ann?.data), /t\.example\/t\/o\/[\w-]+\.gif/)
+})
+
+t.test('ses: one SendEmail per recipient with tracking, unsubscribe headers and a throttled retry', async (t) => {
+  const ses = await startFakeSes(t)
+  const { app } = await buildCampaignApp(t, {
+    config: { EMAIL_PROVIDER: 'ses', AWS_ENDPOINT_URL: ses.url, AWS_REGION: 'us-east-1', PUBLIC_BASE_URL: 'http://t.example' },
+  })
+  const a = await caller(app, ['campaigns.read', 'campaigns.write'])
+  // SES's 429 accepted nothing: the batch goes back to pending and is retried, still once per recipient.
+  ses.state.mode = 'throttle'
+  const list = [{ email: 'ann@example.com', firstName: 'Ann' }, { email: 'bob@example.com', firstName: 'Bob' }]
+  const res = await a.request('POST', '/api/v1/campaigns', {
+    ...SEED_CAMPAIGN,
+    template: { html: '<p>Hello {{firstName}}, <a href="https://example.com/launch">see it</a></p>', text: 'Hello {{firstName}}' },
+    recipients: list,
+  })
+  t.equal(res.statusCode, 201, res.body)
+  const id = res.json<{ id: string }>().id
+  await waitFor(() => ses.calls.length > 0)
+  ses.state.mode = 'ok'
+  const done = await waitForStatus(a, id, ['sent', 'failed'])
+  t.equal(done.status, 'sent')
+  t.match(done.progress, { sent: 2, failed: 0, unknown: 0 })
+
+  interface SesSimple { Destination: { ToAddresses: string[] }, Content: { Simple: { Body: { Html: { Data: string } }, Headers: Array<{ Name: string, Value: string }> } } }
+  const accepted = ses.calls.slice(-2).map(call => call.body as unknown as SesSimple)
+  t.same(accepted.map(call => call.Destination.ToAddresses).sort(), [['ann@example.com'], ['bob@example.com']], 'one message per recipient')
+  for (const call of accepted) {
+    const headers = Object.fromEntries(call.Content.Simple.Headers.map(h => [h.Name, h.Value]))
+    t.match(headers['List-Unsubscribe'], /^<http:\/\/t\.example\/u\/[\w-]+>$/)
+    t.equal(headers['List-Unsubscribe-Post'], 'List-Unsubscribe=One-Click')
+    t.match(call.Content.Simple.Body.Html.Data, /href="http:\/\/t\.example\/t\/c\/[\w-]+"/, 'the link goes through the signed redirect')
+    t.match(call.Content.Simple.Body.Html.Data, /t\.example\/t\/o\/[\w-]+\.gif/, 'the open pixel is in the HTML')
+  }
 })

@@ -1,10 +1,10 @@
 // Each provider's real client over the wire: a real SMTP server (smtp-server) and an SES v2 endpoint fake.
-import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
 import { createServer as createTcpServer, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { SMTPServer } from 'smtp-server'
 import t, { type Test } from 'tap'
 import { build } from '../helpers/build.ts'
+import { startFakeSes } from '../helpers/fake-ses.ts'
 import { bearer } from '../helpers/outreach.ts'
 
 const REQUEST = {
@@ -112,40 +112,8 @@ t.test('smtp: wrong credentials are a clear 503, a silent server a 504', async (
   t.match(res2.json(), { code: 'PROVIDER_TIMEOUT', error: /SMTP server did not answer within 500 ms/ })
 })
 
-interface SesCall { path: string, body: Record<string, unknown>, authorization: string }
-
-async function startSes (t: Test) {
-  const calls: SesCall[] = []
-  const state: { mode: 'ok' | 'reject' | 'throttle' | 'hang' } = { mode: 'ok' }
-  const server = createHttpServer((request: IncomingMessage, response) => {
-    const chunks: Buffer[] = []
-    request.on('data', (chunk: Buffer) => chunks.push(chunk))
-    request.on('end', () => {
-      calls.push({ path: request.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString() || '{}'), authorization: String(request.headers.authorization) })
-      const json = (status: number, body: unknown, type?: string) => response.writeHead(status, {
-        'content-type': 'application/json', ...(type ? { 'x-amzn-errortype': type } : {}),
-      }).end(JSON.stringify(body))
-      if (request.method !== 'POST' || request.url !== '/v2/email/outbound-emails') return json(404, { message: 'not found' }, 'NotFoundException')
-      switch (state.mode) {
-        case 'ok': return json(200, { MessageId: `0100018b-${calls.length.toString().padStart(4, '0')}-ses-test` })
-        case 'reject': return json(400, { message: 'Email address is not verified.' }, 'MessageRejected')
-        case 'throttle': return json(429, { message: 'Maximum sending rate exceeded.' }, 'TooManyRequestsException')
-        case 'hang': return undefined
-      }
-    })
-  })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => {
-    server.closeAllConnections()
-    return new Promise<void>(resolve => server.close(() => resolve()))
-  })
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls, state }
-}
-
 t.test('ses: SendEmail over HTTP to the endpoint override, and its failures', async (t) => {
-  process.env.AWS_ACCESS_KEY_ID ??= 'AKIDTESTONLY'
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'test-secret-only'
-  const ses = await startSes(t)
+  const ses = await startFakeSes(t)
   const app = await build(t, { config: { EMAIL_PROVIDER: 'ses', AWS_ENDPOINT_URL: ses.url, AWS_REGION: 'us-east-1', EMAIL_PROVIDER_TIMEOUT_MS: 500 } })
   const send = () => app.inject({ method: 'POST', url: '/outreach/send-email', headers: bearer(), payload: REQUEST })
 
