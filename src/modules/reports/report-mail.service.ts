@@ -3,6 +3,7 @@ import { ValidationError } from '../../errors.ts'
 import type { Principal } from '../auth/principal-resolver.ts'
 import type { OutreachService, SendOutcome } from '../outreach/outreach.service.ts'
 import type { ReportLink, ReportsService } from './reports.service.ts'
+import { escapeHtml } from '../templates/template-engine.ts'
 
 export interface SendMailRequest {
   to: string[]
@@ -21,10 +22,6 @@ export interface SendMailRequest {
 export interface SendMailOutcome extends SendOutcome {
   reportLinks: ReportLink[]
   linksExpireAt: string | null
-}
-
-function escapeHtml (value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }
 
 /** The download section, placed before </body> when the html has one, so it renders inside the document. */

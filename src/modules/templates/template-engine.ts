@@ -10,6 +10,11 @@ export interface TemplateSource {
 }
 export type TemplatePart = keyof TemplateSource
 
+/** Text for HTML the service writes itself (links, pages): safe in element content and in quoted attributes. */
+export function escapeHtml (value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
+}
+
 export interface RenderedTemplate {
   subject: string | null
   html: string | null

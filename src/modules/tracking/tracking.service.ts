@@ -10,6 +10,7 @@ import { createOutreachRepository, type NewEvent, type StatCounter } from '../ou
 import { rewriteHtml } from './html-links.ts'
 import { createTrackingRepository, type TrackingTarget } from './tracking.repository.ts'
 import { signToken, verifyToken, type TokenKind, type VerifiedToken } from './tracking-tokens.ts'
+import { escapeHtml } from '../templates/template-engine.ts'
 
 export interface TrackingServiceDeps {
   config: Config
@@ -40,10 +41,6 @@ const EVENT_OF: Record<TokenKind, { event: string, counter: StatCounter }> = {
   o: { event: 'opened', counter: 'opens' },
   c: { event: 'clicked', counter: 'clicks' },
   u: { event: 'unsubscribed', counter: 'unsubscribes' },
-}
-
-function escapeHtml (value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }
 
 export function createTrackingService (deps: TrackingServiceDeps) {
