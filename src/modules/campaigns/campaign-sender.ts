@@ -82,6 +82,8 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
   const { config, pool, logger, metrics } = deps
   const repository = createCampaignsRepository(pool)
   const encryptionKey = config.CREDENTIALS_ENCRYPTION_KEY === undefined ? undefined : parseEncryptionKey(config.CREDENTIALS_ENCRYPTION_KEY)
+  /** A `sending` row older than this outlived any provider call: its batch job was lost. */
+  const staleSendingMs = config.EMAIL_PROVIDER_TIMEOUT_MS + STALE_SENDING_SLACK_MS
   const relays = new Map<string, EmailProvider>()
   const renderers = new Map<string, { batch?: BatchRenderer, single?: CompiledTemplate }>()
 
@@ -365,12 +367,11 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
   }
 
   async function batchesToRun (row: CampaignRow, after: number | null): Promise<number[]> {
-    const stale = config.EMAIL_PROVIDER_TIMEOUT_MS + STALE_SENDING_SLACK_MS
     const { rows } = await pool.query<{ batch: number }>(
       `SELECT DISTINCT batch FROM campaign_recipients
        WHERE campaign_id = $1 AND batch IS NOT NULL
          AND (state = 'pending' OR (state = 'sending' AND updated_at < now() - make_interval(secs => $2::double precision / 1000)))
-       ORDER BY batch`, [row.id, stale])
+       ORDER BY batch`, [row.id, staleSendingMs])
     const all = rows.map(r => r.batch)
     if (row.emails_per_hour === null) return all
     // Throttled campaigns run as one chain: each batch enqueues the next after its slot, so slots are never reserved far ahead.
@@ -467,13 +468,12 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
      * with a Redis flush). Enqueueing is idempotent by job id and the claims are conditional, so this is harmless.
      */
     async sweep (): Promise<number> {
-      const stale = config.EMAIL_PROVIDER_TIMEOUT_MS + STALE_SENDING_SLACK_MS
       const { rows } = await pool.query<{ id: string }>(
         `SELECT id FROM campaigns
          WHERE status IN ('queued', 'sending') OR (status = 'scheduled' AND scheduled_at <= now())
          ORDER BY updated_at LIMIT 1000`)
       for (const { id } of rows) {
-        await markInFlightUnknown(id, null, stale)
+        await markInFlightUnknown(id, null, staleSendingMs)
         await deps.enqueueDispatch(id, null, { repair: true })
       }
       return rows.length
