@@ -1,28 +1,7 @@
 // The API shapes the dashboard reads (the campaign contract of /api/v1/campaigns, contacts, suppressions, webhooks).
-export type CampaignStatus = 'scheduled' | 'queued' | 'sending' | 'paused' | 'cancelled' | 'sent' | 'failed'
-export type RecipientState = 'pending' | 'sending' | 'sent' | 'failed' | 'unknown' | 'cancelled'
+import type { CampaignProgress, CampaignStatistics, CampaignStatus, RecipientState } from '../../src/modules/campaigns/campaign-shapes.ts'
 
-export interface CampaignProgress {
-  total: number
-  pending: number
-  sending: number
-  sent: number
-  failed: number
-  unknown: number
-  cancelled: number
-}
-
-export interface CampaignStatistics {
-  sent: number
-  delivered: number
-  bounced: number
-  complained: number
-  opened: number
-  clicked: number
-  deliveryRate: number
-  openRate: number
-  clickRate: number
-}
+export type { CampaignProgress, CampaignStatistics, CampaignStatus, RecipientState }
 
 export interface Campaign {
   id: string

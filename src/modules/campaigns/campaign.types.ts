@@ -1,8 +1,8 @@
-// The campaign engine's shapes, shared by /api/v1/campaigns (seed 002), /smtp-campaign (seed 003), the workers and /ui.
+// The campaign engine's shapes, shared by /api/v1/campaigns (seed 002), /smtp-campaign (seed 003) and the workers.
+import type { CampaignProgress, CampaignStatistics, CampaignStatus, RecipientState } from './campaign-shapes.ts'
 
-/** Seed 002's campaign status vocabulary. /campaign-status maps it to seed 003's (see toSeed003Status). */
-export type CampaignStatus = 'scheduled' | 'queued' | 'sending' | 'paused' | 'cancelled' | 'sent' | 'failed'
-export type RecipientState = 'pending' | 'sending' | 'sent' | 'failed' | 'unknown' | 'cancelled'
+export type { CampaignProgress, CampaignStatistics, CampaignStatus, RecipientState }
+
 export type CampaignOrigin = 'api' | 'smtp-campaign'
 
 export interface CampaignRecipientInput {
@@ -45,29 +45,6 @@ export interface CreateCampaignInput {
   scheduledAt?: Date
   smtpRelay?: SmtpRelayInput
   attachments?: AttachmentInput[]
-}
-
-export interface CampaignProgress {
-  total: number
-  pending: number
-  sending: number
-  sent: number
-  failed: number
-  unknown: number
-  cancelled: number
-}
-
-/** Seed 002's "statistics": rates are percentages with one decimal, as its example computes them. */
-export interface CampaignStatistics {
-  sent: number
-  delivered: number
-  bounced: number
-  complained: number
-  opened: number
-  clicked: number
-  deliveryRate: number
-  openRate: number
-  clickRate: number
 }
 
 export interface CampaignDetail {
