@@ -1,5 +1,6 @@
 // What authentication costs per request: an open route (baseline) vs an x-api-key route vs a JWT route.
-// The server runs in a child process; autocannon drives it from this one. Usage: npm run bench:auth [-- seconds]
+// The server runs in a child process; autocannon drives it from this one.
+// Usage: npm run bench:auth -- [seconds=10]
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { cpus } from 'node:os'

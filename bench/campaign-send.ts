@@ -3,7 +3,7 @@
 //   contacts: N stored contacts (inserted with generate_series), audience {type:'contacts'}, run to completion or
 //             for at most `maxSeconds`, sampling both processes' RSS over the run.
 // Same-run ceiling: Postgres taking the same N recipient rows by COPY into a table shaped like campaign_recipients.
-// Usage: node --import tsx bench/campaign-send.ts [inline|contacts] [recipients] [maxSeconds]
+// Usage: npm run bench:campaign -- [inline|contacts] [recipients] [maxSeconds]   (bench:campaign:contacts: the 1M-contact run)
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -105,7 +105,7 @@ const env = {
   PUBLIC_BASE_URL: 'http://127.0.0.1:3921',
 }
 // Started one by one so that a process that fails to start does not leave the others running.
-const mailgun = await startProcess(['bench/fake-mailgun-server.ts'], { PORT: String(MAILGUN_PORT), STATS_PORT: String(STATS_PORT) }, `http://127.0.0.1:${STATS_PORT}/stats`)
+const mailgun = await startProcess(['bench/fixtures/fake-mailgun-server.ts'], { PORT: String(MAILGUN_PORT), STATS_PORT: String(STATS_PORT) }, `http://127.0.0.1:${STATS_PORT}/stats`)
 const started: Started[] = [mailgun]
 async function stopAll () {
   for (const child of started.reverse()) await child.stop()

@@ -1,5 +1,5 @@
 // campaign-stats over millions of stored events: p50/p99 of the API answering from rollups.
-// Usage: node --import tsx bench/campaign-stats.ts [events=5000000] [secondsPerQuery=10] [connections=1]
+// Usage: npm run bench:stats -- [events=5000000] [secondsPerQuery=10] [connections=1]
 // BENCH_BASELINE_REF=<git ref> also runs that commit's service on the same database, alternating query by query.
 import { createSigner } from 'fast-jwt'
 import pg from 'pg'

@@ -1,5 +1,5 @@
 // send-email through mailgun.js to the fake Mailgun at a fixed rate: p50/p99 latency of the whole send path.
-// Usage: node --import tsx bench/send-email.ts [rate=100] [seconds=30]
+// Usage: npm run bench:send -- [rate=100] [seconds=30]
 import { createSigner } from 'fast-jwt'
 import FormData from 'form-data'
 import { createDatabase, dropDatabase, load, machine, REDIS_URL, startProcess, writeResult } from './lib.ts'
@@ -22,7 +22,7 @@ const PAYLOAD = JSON.stringify({
 
 const dbName = `outreach_bench_send_${process.pid}`
 const databaseUrl = await createDatabase(dbName)
-const mailgun = await startProcess(['bench/fake-mailgun-server.ts'], { PORT: String(MAILGUN_PORT) }, `http://127.0.0.1:${MAILGUN_PORT}/`, true)
+const mailgun = await startProcess(['bench/fixtures/fake-mailgun-server.ts'], { PORT: String(MAILGUN_PORT) }, `http://127.0.0.1:${MAILGUN_PORT}/`, true)
 const api = await startProcess(['src/main.ts'], {
   ROLE: 'api',
   HOST: '127.0.0.1',

@@ -1,7 +1,7 @@
 // Fan-out of EVENTS events to ENDPOINTS local endpoints through the outbox, the webhook-delivery queue and the worker,
 // against a baseline of the same signed POSTs sent straight to the same receivers (no Postgres, no queue).
 // A second, paced phase publishes below that capacity to show the queue's latency when it is not backlogged.
-// Usage: npx tsx bench/webhook-fanout.ts [events=10000] [endpoints=5] [concurrency=20] [pacedEventsPerSecond=40]
+// Usage: npm run bench:fanout -- [events=10000] [endpoints=5] [concurrency=20] [pacedEventsPerSecond=40]
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'

@@ -1,5 +1,5 @@
 // Webhook ingest: signed Mailgun events at full speed against the real service, beside a bare Fastify route.
-// Usage: node --import tsx bench/webhook-ingest.ts [seconds] [connections] [rounds]
+// Usage: npm run bench:ingest -- [seconds=30] [connections=64] [rounds=1]
 // BENCH_BASELINE_REF=<git ref> also runs that commit's service, alternating with this checkout round by round.
 import { createHmac, randomBytes } from 'node:crypto'
 import { rm } from 'node:fs/promises'
@@ -126,7 +126,7 @@ let bare: Started | undefined
 try {
   services.push(await startService('candidate', 3911, ROOT, null))
   if (baseline) services.push(await startService('baseline', 3914, baseline.dir, baseline.commit))
-  bare = await startProcess(['bench/bare-server.ts'], { PORT: String(BARE_PORT) }, `http://127.0.0.1:${BARE_PORT}/ready`)
+  bare = await startProcess(['bench/fixtures/bare-server.ts'], { PORT: String(BARE_PORT) }, `http://127.0.0.1:${BARE_PORT}/ready`)
 
   // Short warm-up of each (JIT, pools), then the measured runs one after the other on the same machine.
   await load({ origin: `http://127.0.0.1:${BARE_PORT}`, durationSeconds: 3, connections: CONNECTIONS, makeRequest: signedEvent })

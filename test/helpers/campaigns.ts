@@ -6,7 +6,7 @@ import { startWorkers } from '../../src/workers/runner.ts'
 import type { Caller } from './api.ts'
 import type { DependencyOverrides } from '../../src/dependencies.ts'
 import { build } from './build.ts'
-import { startFakeMailgun, type FakeMailgun } from './fake-mailgun.ts'
+import { startFakeMailgun, type FakeMailgun } from '../fakes/fake-mailgun.ts'
 import { TEST_SIGNING_KEY } from './outreach.ts'
 
 export const SEED_CAMPAIGN = {

@@ -4,7 +4,7 @@ import { createSigner } from 'fast-jwt'
 import type { Test } from 'tap'
 import type { Config } from '../../src/config.ts'
 import { build, TEST_JWT_SECRET, TEST_PROJECT_ID, uniqueName } from './build.ts'
-import { startFakeMailgun } from './fake-mailgun.ts'
+import { startFakeMailgun } from '../fakes/fake-mailgun.ts'
 
 export const TEST_SIGNING_KEY = 'test-mailgun-webhook-signing-key'
 

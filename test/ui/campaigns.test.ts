@@ -5,7 +5,7 @@ import t from 'tap'
 import type { Page } from 'playwright-core'
 import { uniqueName } from '../helpers/build.ts'
 import { launchBrowser, overflowsHorizontally, signIn, startDashboard } from '../helpers/browser.ts'
-import { startFakeMailgun } from '../helpers/fake-mailgun.ts'
+import { startFakeMailgun } from '../fakes/fake-mailgun.ts'
 
 const RECIPIENTS = 12
 

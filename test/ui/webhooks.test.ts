@@ -2,7 +2,7 @@
 import t from 'tap'
 import { uniqueName } from '../helpers/build.ts'
 import { launchBrowser, overflowsHorizontally, signIn, startDashboard } from '../helpers/browser.ts'
-import { startReceiver } from '../helpers/webhook-receiver.ts'
+import { startReceiver } from '../fakes/webhook-receiver.ts'
 import { FAST_WEBHOOKS } from '../helpers/webhooks.ts'
 
 t.test('webhook endpoints: create, deliveries, redeliver', async (t) => {

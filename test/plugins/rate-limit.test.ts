@@ -1,0 +1,174 @@
+// Per-key rate limits counted in Redis: the seeds' windows, X-RateLimit-* headers, 429 envelope, shared across instances.
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { LightMyRequestResponse } from 'fastify'
+import t, { type Test } from 'tap'
+import type { App } from '../../src/app.ts'
+import { build, TEST_REDIS_PREFIX, uniqueName } from '../helpers/build.ts'
+
+async function withRoutes (t: Test) {
+  const app = await build(t)
+  const auth = app.authenticate.apiKey('campaigns.write')
+  app.post('/send', { onRequest: auth, preHandler: app.limits.send }, async () => ({ sent: true }))
+  app.get('/campaigns', { onRequest: auth, preHandler: app.limits.campaignApi }, async () => ({ campaigns: [] }))
+  return app
+}
+
+async function newKey (app: App, tenant = uniqueName('t')) {
+  return await app.deps.apiKeys.create({ tenant, scopes: ['campaigns.write'] })
+}
+
+function send (app: App, key: string) {
+  return app.inject({ method: 'POST', url: '/send', headers: { 'x-api-key': key }, payload: { to: 'a@example.com' } })
+}
+
+function campaigns (app: App, key: string) {
+  return app.inject({ method: 'GET', url: '/campaigns', headers: { 'x-api-key': key } })
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000)
+
+/** X-RateLimit-* present and coherent; Reset is an epoch-seconds time in the future, inside the window. */
+function limitHeaders (t: Test, res: LightMyRequestResponse, windowSeconds: number, before: number) {
+  const limit = Number(res.headers['x-ratelimit-limit'])
+  const remaining = Number(res.headers['x-ratelimit-remaining'])
+  const reset = Number(res.headers['x-ratelimit-reset'])
+  t.ok(Number.isInteger(limit) && limit > 0, `X-RateLimit-Limit is a positive integer (${res.headers['x-ratelimit-limit']})`)
+  t.ok(Number.isInteger(remaining) && remaining >= 0, `X-RateLimit-Remaining is an integer >= 0 (${res.headers['x-ratelimit-remaining']})`)
+  t.ok(Number.isInteger(reset), `X-RateLimit-Reset is an integer (${res.headers['x-ratelimit-reset']})`)
+  t.ok(reset > before, 'X-RateLimit-Reset is in the future')
+  t.ok(reset <= nowSeconds() + windowSeconds, 'X-RateLimit-Reset is within the window')
+  return { limit, remaining, reset }
+}
+
+t.test('send: 25 per minute per key, then 429 RATE_LIMIT_EXCEEDED with Retry-After', async (t) => {
+  const app = await withRoutes(t)
+  const tenant = uniqueName('t')
+  const { key } = await newKey(app, tenant)
+
+  for (let i = 1; i <= 25; i++) {
+    const before = nowSeconds()
+    const res = await send(app, key)
+    t.equal(res.statusCode, 200, `request ${i} is served`)
+    const { limit, remaining } = limitHeaders(t, res, 60, before)
+    t.equal(limit, 25)
+    t.equal(remaining, 25 - i, `remaining after request ${i}`)
+    t.notOk(res.headers['retry-after'], 'no Retry-After while allowed')
+  }
+
+  const before = nowSeconds()
+  const denied = await send(app, key)
+  t.equal(denied.statusCode, 429, 'request 26 is refused')
+  const { limit, remaining, reset } = limitHeaders(t, denied, 60, before)
+  t.equal(limit, 25)
+  t.equal(remaining, 0)
+  const retryAfter = Number(denied.headers['retry-after'])
+  t.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After in 1..60 (${denied.headers['retry-after']})`)
+  t.ok(Math.abs(reset - (nowSeconds() + retryAfter)) <= 1, 'Reset agrees with Retry-After')
+  const body = denied.json()
+  t.match(body, { success: false, code: 'RATE_LIMIT_EXCEEDED', error: String, timestamp: String, version: String })
+  t.match(body.error, /retry in \d+ seconds/)
+
+  const { key: sibling } = await newKey(app, tenant)
+  const other = await send(app, sibling)
+  t.equal(other.statusCode, 200, 'another key of the same tenant has its own budget')
+  t.equal(other.headers['x-ratelimit-remaining'], '24')
+
+  const stillDenied = await send(app, key)
+  t.equal(stillDenied.statusCode, 429, 'the first key stays limited')
+})
+
+t.test('campaign API: 10/s burst, reports the hourly 1000 window while under every limit', async (t) => {
+  const app = await withRoutes(t)
+  const { key } = await newKey(app)
+
+  const before = nowSeconds()
+  const first = await campaigns(app, key)
+  t.equal(first.statusCode, 200)
+  const headers = limitHeaders(t, first, 3600, before)
+  t.equal(headers.limit, 1000, "X-RateLimit-Limit: 1000, as seed 002's example")
+  t.equal(headers.remaining, 999)
+  t.ok(headers.reset > nowSeconds() + 3500, 'Reset is about an hour away')
+
+  for (let i = 2; i <= 10; i++) {
+    const res = await campaigns(app, key)
+    t.equal(res.statusCode, 200, `request ${i} is served`)
+    t.equal(res.headers['x-ratelimit-limit'], '1000')
+    t.equal(res.headers['x-ratelimit-remaining'], String(1000 - i))
+  }
+
+  const burst = await campaigns(app, key)
+  t.equal(burst.statusCode, 429, 'the 11th request inside a second is refused')
+  t.equal(burst.json().code, 'RATE_LIMIT_EXCEEDED')
+  t.equal(burst.headers['x-ratelimit-limit'], '10', 'the refusal reports the burst window')
+  t.equal(burst.headers['x-ratelimit-remaining'], '0')
+  t.equal(burst.headers['retry-after'], '1')
+  limitHeaders(t, burst, 1, before)
+
+  await sleep(1100)
+  const later = await campaigns(app, key)
+  t.equal(later.statusCode, 200, 'served again once the second has passed')
+  t.equal(later.headers['x-ratelimit-limit'], '1000')
+})
+
+t.test('campaign API: 100 per minute', async (t) => {
+  const app = await withRoutes(t)
+  const { key } = await newKey(app)
+  // Ten bursts of ten, each in a fresh one-second window, use up the minute without touching the burst limit.
+  for (let batch = 0; batch < 10; batch++) {
+    if (batch > 0) await sleep(1050)
+    const statuses: number[] = []
+    for (let i = 0; i < 10; i++) statuses.push((await campaigns(app, key)).statusCode)
+    t.same(statuses, Array(10).fill(200), `burst ${batch + 1} is served`)
+  }
+  await sleep(1050)
+  const before = nowSeconds()
+  const denied = await campaigns(app, key)
+  t.equal(denied.statusCode, 429, 'request 101 in the minute is refused')
+  t.equal(denied.headers['x-ratelimit-limit'], '100')
+  t.equal(denied.headers['x-ratelimit-remaining'], '0')
+  const retryAfter = Number(denied.headers['retry-after'])
+  t.ok(retryAfter > 1 && retryAfter <= 60, `Retry-After is the minute window's (${retryAfter})`)
+  limitHeaders(t, denied, 60, before)
+})
+
+t.test('counters live in Redis: two instances share one budget, under the test key prefix', async (t) => {
+  const one = await withRoutes(t)
+  const two = await withRoutes(t)
+  const { id, key } = await newKey(one)
+
+  for (let i = 1; i <= 25; i++) {
+    const res = await send(i % 2 === 0 ? two : one, key)
+    t.equal(res.statusCode, 200, `request ${i} (instance ${i % 2 === 0 ? 2 : 1})`)
+    t.equal(res.headers['x-ratelimit-remaining'], String(25 - i), 'remaining counts across both instances')
+  }
+  t.equal((await send(two, key)).statusCode, 429, 'instance 2 refuses request 26')
+  t.equal((await send(one, key)).statusCode, 429, 'instance 1 refuses too')
+
+  const redis = one.deps.redis
+  const found: string[] = []
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `*${id}*`, 'COUNT', 1000)
+    found.push(...keys)
+    cursor = next
+  } while (cursor !== '0')
+  t.ok(found.length > 0, 'the counter is in Redis')
+  t.ok(found.every(k => k.startsWith(`${TEST_REDIS_PREFIX}:rate-limit:`)), `keys use the test prefix: ${found.join(', ')}`)
+  const sendKey = found.find(k => k.includes(`send:60000:${id}`))
+  t.ok(sendKey, 'the send window is keyed by policy, window and key id')
+  if (sendKey) {
+    t.equal(await redis.get(sendKey), '27', 'every request of both instances was counted once')
+    const ttl = await redis.pttl(sendKey)
+    t.ok(ttl > 0 && ttl <= 60_000, 'the counter expires with its window')
+  }
+})
+
+t.test('Redis down: limited routes still serve rather than refuse every caller', async (t) => {
+  const app = await withRoutes(t)
+  const { key } = await newKey(app)
+  t.equal((await send(app, key)).statusCode, 200)
+  app.deps.redis.disconnect()
+  const res = await send(app, key)
+  t.equal(res.statusCode, 200, 'skipOnError: the request is served')
+  t.equal(res.json().sent, true)
+})
