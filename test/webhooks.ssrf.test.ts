@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { LookupAddress } from 'node:dns'
 import t, { type Test } from 'tap'
-import { forbiddenAddressReason, guardedLookup, type Resolver } from '../src/modules/webhooks/address-guard.ts'
+import { forbiddenAddressReason, guardedLookup, type Resolver } from '../src/net/address-guard.ts'
 import { createWebhookSender } from '../src/modules/webhooks/webhook-sender.ts'
 import { webhookHarness } from './helpers/webhooks.ts'
 
