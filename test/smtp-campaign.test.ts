@@ -7,7 +7,8 @@ import { assertError, caller } from './helpers/api.ts'
 import { findSecret } from './helpers/secret-scan.ts'
 import { loggerOptions } from '../src/logger.ts'
 import { openSecret, parseEncryptionKey } from '../src/crypto/secret-box.ts'
-import type { CampaignDetail, CampaignStatus } from '../src/modules/campaigns/campaign.types.ts'
+import type { CampaignDetail } from '../src/modules/campaigns/campaign.types.ts'
+import type { CampaignStatus } from '../src/modules/campaigns/campaigns.constants.ts'
 import {
   base64DecodedLength, sanitizeFilename, toCampaignStatusBody, toCreateCampaignInput, toSeed003Status, toSeed003Time,
   toSmtpCampaignCreated, type SmtpCampaignConfig,
