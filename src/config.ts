@@ -6,8 +6,8 @@ import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
 import { ConfigError } from './errors.ts'
 import { fetchSecretJson } from './aws/secrets-manager.ts'
-import { parseKeyTemplate } from './modules/reports/report-keys.ts'
-import { parseEncryptionKey } from './modules/campaigns/secret-box.ts'
+import { parseKeyTemplate } from './storage/report-keys.ts'
+import { parseEncryptionKey } from './crypto/secret-box.ts'
 
 /** A string limited to a few values, as a plain JSON Schema enum (clearer errors than anyOf of consts). */
 function StringEnum<const T extends readonly string[]> (values: T, options: { default: T[number], description?: string }) {

@@ -2,7 +2,7 @@
 import nodemailer, { type Transporter } from 'nodemailer'
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js'
 import type { Config } from '../config.ts'
-import { ForbiddenAddressError } from '../modules/webhooks/address-guard.ts'
+import { ForbiddenAddressError } from '../net/address-guard.ts'
 import { bareMessageId, EmailProviderError, type EmailProvider, type OutgoingEmail, type SendResult } from './email-provider.ts'
 
 interface SmtpError { code?: unknown, responseCode?: unknown, response?: unknown, message?: unknown }

@@ -7,8 +7,8 @@ import { tenantOf } from './request-tenant.ts'
 import {
   CampaignListSchema, CampaignParamsSchema, CampaignStatusSchema, CreateCampaignBodySchema, CreatedCampaignSchema,
   ListCampaignsQuerySchema, RecipientPageSchema, RecipientsQuerySchema, TimelineQuerySchema, TimelineSchema,
-  toCreatedBody, toCreateInput, toStatusBody,
 } from '../modules/campaigns/campaigns.schemas.ts'
+import { toCreatedBody, toCreateInput, toStatusBody } from '../modules/campaigns/campaign-bodies.ts'
 
 const tags = ['campaigns']
 const security: Array<Record<string, string[]>> = [{ ApiKeyAuth: [] }, { BearerAuth: [] }]

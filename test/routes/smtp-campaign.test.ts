@@ -6,8 +6,9 @@ import { build, testConfig, TEST_REDIS_PREFIX } from '../helpers/build.ts'
 import { assertError, caller } from '../helpers/api.ts'
 import { findSecret } from '../helpers/secret-scan.ts'
 import { loggerOptions } from '../../src/logger.ts'
-import { openSecret, parseEncryptionKey } from '../../src/modules/campaigns/secret-box.ts'
-import type { CampaignDetail, CampaignStatus } from '../../src/modules/campaigns/campaign.types.ts'
+import { openSecret, parseEncryptionKey } from '../../src/crypto/secret-box.ts'
+import type { CampaignDetail } from '../../src/modules/campaigns/campaign.types.ts'
+import type { CampaignStatus } from '../../src/modules/campaigns/campaigns.constants.ts'
 import {
   base64DecodedLength, sanitizeFilename, toCampaignStatusBody, toCreateCampaignInput, toSeed003Status, toSeed003Time,
   toSmtpCampaignCreated, type SmtpCampaignConfig,

@@ -33,7 +33,7 @@ import type { MessageDecorator } from './campaign.types.ts'
 import { createCampaignsRepository, type CampaignRow, type RecipientRow } from './campaigns.repository.ts'
 import { batchSizeFor, campaignProvider } from './campaigns.service.ts'
 import { pinPublicHost } from './relay-guard.ts'
-import { openSecret, parseEncryptionKey } from './secret-box.ts'
+import { openSecret, parseEncryptionKey } from '../../crypto/secret-box.ts'
 
 export interface CampaignSenderDeps {
   config: Config

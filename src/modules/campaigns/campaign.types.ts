@@ -1,7 +1,6 @@
 // The campaign engine's shapes, shared by /api/v1/campaigns (seed 002), /smtp-campaign (seed 003) and the workers.
-import type { CampaignProgress, CampaignStatistics, CampaignStatus, RecipientState } from './campaign-shapes.ts'
-
-export type { CampaignProgress, CampaignStatistics, CampaignStatus, RecipientState }
+import type { CampaignStatus } from './campaigns.constants.ts'
+import type { CampaignProgress, CampaignStatistics } from './campaigns.schemas.ts'
 
 export type CampaignOrigin = 'api' | 'smtp-campaign'
 

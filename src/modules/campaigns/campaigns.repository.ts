@@ -1,8 +1,8 @@
 // SQL for campaigns and their recipients: creation in bulk, progress counters, listing, statistics and the timeline.
 import type { Queryable } from '../../db/pool.ts'
-import type {
-  CampaignDetail, CampaignOrigin, CampaignProgress, CampaignStatistics, CampaignStatus, RecipientState,
-} from './campaign.types.ts'
+import type { CampaignDetail, CampaignOrigin } from './campaign.types.ts'
+import type { CampaignStatus, RecipientState } from './campaigns.constants.ts'
+import type { CampaignProgress, CampaignStatistics } from './campaigns.schemas.ts'
 
 export interface CampaignRow {
   id: string

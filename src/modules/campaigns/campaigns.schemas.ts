@@ -1,13 +1,12 @@
-// /api/v1/campaigns request and response shapes (seed 002), and the mapping from CampaignDetail to them.
+// /api/v1/campaigns request and response shapes (seed 002). The /ui bundle type-checks against these, so this file and
+// its imports may use no Node types; campaign-bodies.ts maps CampaignDetail to and from them.
 import { Type, type Static } from 'typebox'
 import { InlineTemplateSchema, TEMPLATE_ID_PATTERN } from '../templates/templates.schemas.ts'
-import type { CampaignDetail, CreateCampaignInput } from './campaign.types.ts'
+import { CAMPAIGN_STATUSES, RECIPIENT_STATES, type CampaignStatus, type RecipientState } from './campaigns.constants.ts'
 
 export const CAMPAIGN_ID_PATTERN = '^(camp|campaign)_[0-9a-f]{16}$'
-const CAMPAIGN_STATUSES = ['scheduled', 'queued', 'sending', 'paused', 'cancelled', 'sent', 'failed'] as const
-const RECIPIENT_STATES = ['pending', 'sending', 'sent', 'failed', 'unknown', 'cancelled'] as const
-const StatusSchema = Type.Unsafe<typeof CAMPAIGN_STATUSES[number]>({ type: 'string', enum: [...CAMPAIGN_STATUSES] })
-const StateSchema = Type.Unsafe<typeof RECIPIENT_STATES[number]>({ type: 'string', enum: [...RECIPIENT_STATES] })
+const StatusSchema = Type.Unsafe<CampaignStatus>({ type: 'string', enum: [...CAMPAIGN_STATUSES] })
+const StateSchema = Type.Unsafe<RecipientState>({ type: 'string', enum: [...RECIPIENT_STATES] })
 const DateTime = Type.String({ format: 'date-time' })
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
 
@@ -53,7 +52,9 @@ export const CreatedCampaignSchema = Type.Object({
   estimatedSendTime: DateTime,
   scheduledAt: Type.Optional(DateTime),
 })
+export type CreatedCampaign = Static<typeof CreatedCampaignSchema>
 
+/** Seed 002's "statistics": rates are percentages with one decimal, as its example computes them. */
 const StatisticsSchema = Type.Object({
   sent: Type.Integer(),
   delivered: Type.Integer(),
@@ -65,6 +66,7 @@ const StatisticsSchema = Type.Object({
   openRate: Type.Number({ description: 'opened / delivered, percent, one decimal' }),
   clickRate: Type.Number({ description: 'clicked / delivered, percent, one decimal' }),
 })
+export type CampaignStatistics = Static<typeof StatisticsSchema>
 
 const ProgressSchema = Type.Object({
   total: Type.Integer(),
@@ -75,6 +77,7 @@ const ProgressSchema = Type.Object({
   unknown: Type.Integer({ description: 'The provider call timed out or the worker died during it: maybe sent, never resent' }),
   cancelled: Type.Integer(),
 })
+export type CampaignProgress = Static<typeof ProgressSchema>
 
 export const CampaignStatusSchema = Type.Object({
   id: Type.String(),
@@ -96,6 +99,7 @@ export const CampaignListSchema = Type.Object({
   data: Type.Array(CampaignStatusSchema),
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last one' }),
 })
+export type CampaignList = Static<typeof CampaignListSchema>
 
 export const CampaignParamsSchema = Type.Object({
   id: Type.String({ pattern: CAMPAIGN_ID_PATTERN, description: 'Campaign id, camp_… or campaign_…' }),
@@ -123,6 +127,7 @@ export const RecipientPageSchema = Type.Object({
   })),
   nextCursor: Type.Union([Type.String(), Type.Null()]),
 })
+export type RecipientPage = Static<typeof RecipientPageSchema>
 
 export const TimelineQuerySchema = Type.Object({
   bucket: Type.Union([Type.Literal('minute'), Type.Literal('hour')], { default: 'hour' }),
@@ -140,67 +145,4 @@ export const TimelineSchema = Type.Object({
     complained: Type.Integer(),
   })),
 })
-
-/** Seed 002 writes times without milliseconds ("2024-01-15T10:30:00Z"). */
-export function seedTime (date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
-}
-
-export function toCreatedBody (campaign: CampaignDetail): Static<typeof CreatedCampaignSchema> {
-  return {
-    id: campaign.id,
-    name: campaign.name,
-    status: campaign.status,
-    created: seedTime(campaign.createdAt),
-    recipientCount: campaign.recipientCount,
-    suppressedCount: campaign.suppressedCount,
-    estimatedSendTime: seedTime(campaign.estimatedSendAt ?? campaign.createdAt),
-    ...(campaign.scheduledAt ? { scheduledAt: seedTime(campaign.scheduledAt) } : {}),
-  }
-}
-
-export function toStatusBody (campaign: CampaignDetail): CampaignStatusBody {
-  return {
-    id: campaign.id,
-    name: campaign.name,
-    status: campaign.status,
-    created: seedTime(campaign.createdAt),
-    ...(campaign.completedAt && campaign.status === 'sent' ? { sent: seedTime(campaign.completedAt) } : {}),
-    statistics: campaign.statistics,
-    recipientCount: campaign.recipientCount,
-    suppressedCount: campaign.suppressedCount,
-    estimatedSendTime: campaign.estimatedSendAt ? seedTime(campaign.estimatedSendAt) : null,
-    scheduledAt: campaign.scheduledAt ? seedTime(campaign.scheduledAt) : null,
-    progress: campaign.progress,
-    ...(campaign.error ? { error: campaign.error } : {}),
-  }
-}
-
-/** The HTTP body as the service's input; the exactly-one-of rules the schema cannot say are checked here. */
-export function toCreateInput (tenantId: string, body: CreateCampaignBody): { input?: CreateCampaignInput, error?: string } {
-  if ((body.template === undefined) === (body.templateId === undefined)) return { error: 'Give exactly one of template and templateId' }
-  if ((body.recipients === undefined) === (body.audience === undefined)) return { error: 'Give exactly one of recipients and audience' }
-  const scheduledAt = body.scheduledAt === undefined ? undefined : new Date(body.scheduledAt)
-  if (scheduledAt !== undefined && Number.isNaN(scheduledAt.getTime())) return { error: 'scheduledAt must be a date-time' }
-  return {
-    input: {
-      tenantId,
-      origin: 'api',
-      name: body.name,
-      subject: body.subject,
-      content: body.templateId !== undefined ? { templateId: body.templateId } : { ...body.template },
-      from: { email: body.fromEmail, ...(body.fromName !== undefined ? { name: body.fromName } : {}) },
-      ...(body.replyTo !== undefined ? { replyTo: body.replyTo } : {}),
-      ...(body.tags !== undefined ? { tags: body.tags } : {}),
-      audience: body.recipients !== undefined
-        ? { type: 'inline', recipients: body.recipients.map(({ email, ...data }) => ({ email, data })) }
-        : { type: 'contacts' },
-      settings: {
-        trackOpens: body.settings?.trackOpens ?? true,
-        trackClicks: body.settings?.trackClicks ?? true,
-        emailsPerHour: body.settings?.throttle?.emailsPerHour ?? null,
-      },
-      ...(scheduledAt !== undefined ? { scheduledAt } : {}),
-    },
-  }
-}
+export type Timeline = Static<typeof TimelineSchema>

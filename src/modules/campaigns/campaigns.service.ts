@@ -14,7 +14,8 @@ import { normalizeEmail } from '../contacts/email-address.ts'
 import { decodeCursor, encodeCursor } from '../pagination/cursor.ts'
 import { createTemplatesRepository } from '../templates/templates.repository.ts'
 import { validateTemplate } from '../templates/template-engine.ts'
-import type { CampaignDetail, CampaignStatus, CreateCampaignInput, RecipientState } from './campaign.types.ts'
+import type { CampaignDetail, CreateCampaignInput } from './campaign.types.ts'
+import type { CampaignStatus, RecipientState } from './campaigns.constants.ts'
 import { createCampaignsRepository, rowToCampaign, type CampaignRow, type StoredSmtpRelay } from './campaigns.repository.ts'
 
 /** Mailgun takes up to 1,000 recipients per batch call; the others send one message per recipient. */

@@ -1,5 +1,5 @@
 // A relay named in a /smtp-campaign request is the tenant's choice of host: the worker must not dial internal ones.
-import { guardedLookup } from '../webhooks/address-guard.ts'
+import { guardedLookup } from '../../net/address-guard.ts'
 
 /**
  * The address to dial for a relay host, after the same public-address rules as outbound webhooks

@@ -3,9 +3,10 @@ import { isIP } from 'node:net'
 import type { Config } from '../../config.ts'
 import { PayloadTooLargeError, ValidationError } from '../../errors.ts'
 import { validateTemplate } from '../templates/template-engine.ts'
-import type { AttachmentInput, CampaignDetail, CampaignStatus, CreateCampaignInput, SmtpRelayInput } from './campaign.types.ts'
-import { parseEncryptionKey, sealSecret } from './secret-box.ts'
-import { forbiddenAddressReason } from '../webhooks/address-guard.ts'
+import type { AttachmentInput, CampaignDetail, CreateCampaignInput, SmtpRelayInput } from './campaign.types.ts'
+import type { CampaignStatus } from './campaigns.constants.ts'
+import { parseEncryptionKey, sealSecret } from '../../crypto/secret-box.ts'
+import { forbiddenAddressReason } from '../../net/address-guard.ts'
 import type { CampaignStatusBody, Seed003Status, SmtpCampaignBody, SmtpCampaignCreated } from './smtp-campaign.schemas.ts'
 
 export type SmtpCampaignConfig = Pick<Config,

@@ -6,7 +6,8 @@ import type pg from 'pg'
 import { withTransaction } from '../../db/transaction.ts'
 import { PayloadTooLargeError, ValidationError } from '../../errors.ts'
 import { createContactsRepository, type Attributes, type ImportRow } from './contacts.repository.ts'
-import { CONTACT_STATUSES, type ContactStatus, type ImportResult } from './contacts.schemas.ts'
+import { CONTACT_STATUSES, type ContactStatus } from './contacts.constants.ts'
+import type { ImportResult } from './contacts.schemas.ts'
 import { normalizeEmail } from './email-address.ts'
 
 export const IMPORT_BATCH_SIZE = 5000

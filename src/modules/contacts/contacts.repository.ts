@@ -1,6 +1,6 @@
 // Contact rows, always filtered by tenant: CRUD, keyset pages, prefix search, bulk upserts and campaign history.
 import type { Queryable } from '../../db/pool.ts'
-import type { ContactStatus } from './contacts.schemas.ts'
+import type { ContactStatus } from './contacts.constants.ts'
 
 export type Attributes = Record<string, string | number | boolean | null>
 

@@ -1,10 +1,8 @@
 // Contact shapes: seed 003's EmailContacts field names (snake_case) on /contacts and /api/v1/contacts alike.
 import { Type, type Static } from 'typebox'
+import { CONTACT_STATUSES, type ContactStatus } from './contacts.constants.ts'
 
 const NullableString = (options: Parameters<typeof Type.String>[0] = {}) => Type.Union([Type.String(options), Type.Null()])
-
-export const CONTACT_STATUSES = ['subscribed', 'unsubscribed', 'bounced', 'complained'] as const
-export type ContactStatus = typeof CONTACT_STATUSES[number]
 
 export const ContactStatusSchema = Type.Unsafe<ContactStatus>({
   type: 'string',
@@ -71,6 +69,7 @@ export const ContactListSchema = Type.Object({
   count: Type.Integer({ description: 'Contacts in this page' }),
   next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' }),
 })
+export type ContactList = Static<typeof ContactListSchema>
 
 /** Seed 003's EmailContacts item, field for field. */
 export const SeedContactSchema = Type.Object({

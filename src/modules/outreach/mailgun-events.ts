@@ -2,7 +2,8 @@
 import { createHmac, createHash, timingSafeEqual } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { UnauthorizedError, ValidationError } from '../../errors.ts'
-import type { StatCounter, SuppressionReason } from './outreach.repository.ts'
+import type { StatCounter } from './outreach.repository.ts'
+import type { SuppressionReason } from '../suppressions/suppressions.constants.ts'
 import type { WebhookFormBody, WebhookJsonBody } from './outreach.schemas.ts'
 
 export interface MailgunSignature { timestamp: string, token: string, signature: string }

@@ -1,12 +1,12 @@
 // SQL for the Outreach API: messages, tracking events with their rollups, and suppressions.
 import type { Queryable } from '../../db/pool.ts'
-import { EVENT_TIME_FIELD, type WebhookEventType } from '../webhooks/webhooks.schemas.ts'
+import { EVENT_TIME_FIELD, type WebhookEventType } from '../webhooks/webhooks.constants.ts'
+import type { SuppressionReason } from '../suppressions/suppressions.constants.ts'
 
 /** Rollup rows per campaign and day are spread over this many shards; readers sum them. */
 export const STAT_SHARDS = 8
 
 export type StatCounter = 'delivered' | 'opens' | 'clicks' | 'bounces' | 'complaints' | 'unsubscribes'
-export type SuppressionReason = 'bounce' | 'complaint' | 'unsubscribe' | 'manual'
 
 export interface NewMessage {
   tenantId: string

@@ -1,7 +1,7 @@
 // Issues CloudFront signed download links for report objects, by customId and period or by explicit key.
 import { ServiceUnavailableError, ValidationError } from '../../errors.ts'
 import { signUrl, type CloudFrontKeyPair } from './cloudfront-signer.ts'
-import { keyForCustomId, normalizePeriod, parseKeyTemplate, validateExplicitKey } from './report-keys.ts'
+import { keyForCustomId, normalizePeriod, parseKeyTemplate, validateExplicitKey } from '../../storage/report-keys.ts'
 
 const DAY_MS = 24 * 60 * 60 * 1000
 /** Seed 001: "25-day maximum access period". */

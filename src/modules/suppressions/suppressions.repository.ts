@@ -1,6 +1,6 @@
 // Suppression rows, always filtered by tenant: keyset pages with prefix search, manual inserts and removal.
 import type { Queryable } from '../../db/pool.ts'
-import type { SuppressionReason } from './suppressions.schemas.ts'
+import type { SuppressionReason } from './suppressions.constants.ts'
 
 export interface SuppressionRecord {
   tenantId: string

@@ -1,8 +1,6 @@
 // Suppression list shapes for /api/v1/suppressions: addresses no send reaches (bounces, complaints, unsubscribes, manual).
 import { Type, type Static } from 'typebox'
-
-export const SUPPRESSION_REASONS = ['bounce', 'complaint', 'unsubscribe', 'manual'] as const
-export type SuppressionReason = typeof SUPPRESSION_REASONS[number]
+import { SUPPRESSION_REASONS, type SuppressionReason } from './suppressions.constants.ts'
 
 const ReasonSchema = Type.Unsafe<SuppressionReason>({
   type: 'string',

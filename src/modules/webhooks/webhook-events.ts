@@ -1,7 +1,8 @@
 // The producer side of outbound webhooks: an event and its deliveries written in the caller's transaction (the outbox).
 import { randomBytes } from 'node:crypto'
 import type { Queryable } from '../../db/pool.ts'
-import { EVENT_TIME_FIELD, type WebhookEventBody, type WebhookEventData, type WebhookEventType } from './webhooks.schemas.ts'
+import { EVENT_TIME_FIELD, type WebhookEventType } from './webhooks.constants.ts'
+import type { WebhookEventBody, WebhookEventData } from './webhooks.schemas.ts'
 
 export interface WebhookEventInput {
   tenantId: string

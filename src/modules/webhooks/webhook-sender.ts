@@ -3,7 +3,7 @@ import http from 'node:http'
 import https from 'node:https'
 import { isIP } from 'node:net'
 import { VERSION } from '../../version.ts'
-import { ForbiddenAddressError, forbiddenAddressReason, guardedLookup, systemResolver, type Resolver } from './address-guard.ts'
+import { ForbiddenAddressError, forbiddenAddressReason, guardedLookup, systemResolver, type Resolver } from '../../net/address-guard.ts'
 
 export interface WebhookSenderOptions {
   allowPrivateUrls: boolean

@@ -1,6 +1,7 @@
 // SQL for webhook endpoints and deliveries. Every customer-facing query is scoped by tenant.
 import type { Queryable } from '../../db/pool.ts'
-import type { WebhookDelivery, WebhookDeliveryStatus, WebhookEventType, Webhook } from './webhooks.schemas.ts'
+import type { WebhookDeliveryStatus, WebhookEventType } from './webhooks.constants.ts'
+import type { WebhookDelivery, Webhook } from './webhooks.schemas.ts'
 
 /** An endpoint row with its secret: for the service and the worker, never for a response. */
 export interface WebhookEndpoint {

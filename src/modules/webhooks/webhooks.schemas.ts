@@ -1,27 +1,6 @@
-// Outbound webhook shapes: event types, the endpoint and delivery resources, and the request bodies of /api/v1/webhooks.
+// Outbound webhook shapes: the endpoint and delivery resources, and the request bodies of /api/v1/webhooks.
 import { Type, type Static } from 'typebox'
-
-/** Seed 002's supported events, plus campaign.completed. */
-export const WEBHOOK_EVENT_TYPES = [
-  'email.sent', 'email.delivered', 'email.bounced', 'email.complained',
-  'email.opened', 'email.clicked', 'email.unsubscribed', 'campaign.completed',
-] as const
-export type WebhookEventType = typeof WEBHOOK_EVENT_TYPES[number]
-
-/** The key under `data` that carries the event's own time, as seed 002's example names it (`deliveryTimestamp`). */
-export const EVENT_TIME_FIELD: Record<WebhookEventType, string> = {
-  'email.sent': 'sentTimestamp',
-  'email.delivered': 'deliveryTimestamp',
-  'email.bounced': 'bounceTimestamp',
-  'email.complained': 'complaintTimestamp',
-  'email.opened': 'openTimestamp',
-  'email.clicked': 'clickTimestamp',
-  'email.unsubscribed': 'unsubscribeTimestamp',
-  'campaign.completed': 'completedTimestamp',
-}
-
-export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const
-export type WebhookDeliveryStatus = typeof WEBHOOK_DELIVERY_STATUSES[number]
+import { WEBHOOK_DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES, type WebhookDeliveryStatus, type WebhookEventType } from './webhooks.constants.ts'
 
 const EventTypeSchema = Type.Unsafe<WebhookEventType>({ type: 'string', enum: [...WEBHOOK_EVENT_TYPES] })
 const DateTime = Type.String({ format: 'date-time' })
@@ -79,6 +58,7 @@ export const CreatedWebhookSchema = Type.Object({
 export type CreatedWebhook = Static<typeof CreatedWebhookSchema>
 
 export const WebhookListSchema = Type.Object({ webhooks: Type.Array(WebhookSchema) })
+export type WebhookList = Static<typeof WebhookListSchema>
 
 export const WebhookParamsSchema = Type.Object({ id: Type.String({ pattern: WEBHOOK_ID_PATTERN }) })
 export const DeliveryParamsSchema = Type.Object({

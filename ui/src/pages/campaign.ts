@@ -4,14 +4,14 @@ import { eventsChart } from '../chart.ts'
 import { ACTIVE_STATUSES, FINAL_STATUSES, messageArea, pagedList, progressBar, statusBadge } from '../components.ts'
 import { field, formatDate, h, replace, table } from '../dom.ts'
 import { createPoller } from '../poller.ts'
-import type { Campaign, Page, Recipient, RecipientState, Timeline } from '../types.ts'
+import { RECIPIENT_STATES } from '../../../src/modules/campaigns/campaigns.constants.ts'
+import type { Campaign, Recipient, RecipientPage, Timeline } from '../types.ts'
 import type { PageView } from './page.ts'
 
 const POLL_MS = 2000
 // The chart and the recipient table change slower than the counters: refreshing them every fifth poll keeps
 // a watching tab at about 42 requests a minute, well inside the campaign API's 100 a minute.
 const SLOW_EVERY = 5
-const STATES: RecipientState[] = ['pending', 'sending', 'sent', 'failed', 'unknown', 'cancelled']
 
 export function campaignPage (id: string): PageView {
   const base = `/api/v1/campaigns/${encodeURIComponent(id)}`
@@ -33,7 +33,7 @@ export function campaignPage (id: string): PageView {
 
   const recipients = pagedList<Recipient>({
     async fetchPage (cursor) {
-      const page = await api<Page<Recipient>>('GET', `${base}/recipients`, { query: { state: state.value, limit: 50, cursor } })
+      const page = await api<RecipientPage>('GET', `${base}/recipients`, { query: { state: state.value, limit: 50, cursor } })
       return { items: page.data, next: page.nextCursor }
     },
     render: items => table('Recipients', ['Email', 'State', 'Attempts', 'Error', 'Sent at'], items.map(r => [
@@ -53,7 +53,7 @@ export function campaignPage (id: string): PageView {
     bar.update(c.progress, c.status)
     const p = c.progress
     replace(counters, p
-      ? (['total', ...STATES] as const).map(key => h('div', {}, h('dt', {}, key), h('dd', { 'data-counter': key }, p[key])))
+      ? (['total', ...RECIPIENT_STATES] as const).map(key => h('div', {}, h('dt', {}, key), h('dd', { 'data-counter': key }, p[key])))
       : h('p', { class: 'muted' }, 'No progress reported.'))
     const s = c.statistics
     replace(stats, s
@@ -66,7 +66,7 @@ export function campaignPage (id: string): PageView {
     // The state filter shows how many recipients each state holds, so `unknown` and `failed` stand out.
     const chosen = state.value
     replace(state, h('option', { value: '' }, `All states (${p?.total ?? c.recipientCount})`),
-      STATES.map(s => h('option', { value: s }, p ? `${s} (${p[s]})` : s)))
+      RECIPIENT_STATES.map(s => h('option', { value: s }, p ? `${s} (${p[s]})` : s)))
     state.value = chosen
     pause.disabled = !(ACTIVE_STATUSES.has(c.status) || c.status === 'scheduled')
     resume.disabled = c.status !== 'paused'

@@ -3,17 +3,17 @@ import { api, ApiError, background } from '../api.ts'
 import { ACTIVE_STATUSES, messageArea, progressBar, statusBadge } from '../components.ts'
 import { field, formatDate, h, replace } from '../dom.ts'
 import { createPoller } from '../poller.ts'
-import type { Campaign, Page } from '../types.ts'
+import { CAMPAIGN_STATUSES } from '../../../src/modules/campaigns/campaigns.constants.ts'
+import type { Campaign, CampaignList, CreatedCampaign } from '../types.ts'
 import type { PageView } from './page.ts'
 
 const POLL_MS = 2000
 const PAGE_SIZE = 25
-const STATUSES = ['scheduled', 'queued', 'sending', 'paused', 'cancelled', 'sent', 'failed']
 
 export function campaignsPage (): PageView {
   const message = messageArea()
   const list = h('div', { class: 'campaign-list', 'aria-live': 'off' })
-  const status = h('select', {}, h('option', { value: '' }, 'All'), STATUSES.map(s => h('option', { value: s }, s)))
+  const status = h('select', {}, h('option', { value: '' }, 'All'), CAMPAIGN_STATUSES.map(s => h('option', { value: s }, s)))
   // One bar per campaign id, kept across refreshes so each updates in place.
   const bars = new Map<string, ReturnType<typeof progressBar>>()
   let firstPage: Campaign[] = []
@@ -49,8 +49,8 @@ export function campaignsPage (): PageView {
     rows = [...firstPage, ...olderPages.filter(c => !seen.has(c.id))]
   }
 
-  async function fetchPage (cursor: string | null): Promise<Page<Campaign>> {
-    return await api<Page<Campaign>>('GET', '/api/v1/campaigns', { query: { limit: PAGE_SIZE, cursor, status: status.value } })
+  async function fetchPage (cursor: string | null): Promise<CampaignList> {
+    return await api<CampaignList>('GET', '/api/v1/campaigns', { query: { limit: PAGE_SIZE, cursor, status: status.value } })
   }
 
   // The refresh re-reads the first page only: campaigns still sending are the newest ones.
@@ -167,7 +167,7 @@ function newCampaignForm (): HTMLElement {
             ...(perHour.value ? { throttle: { emailsPerHour: Number(perHour.value) } } : {}),
           },
         }
-        const created = await api<Campaign>('POST', '/api/v1/campaigns', { body })
+        const created = await api<CreatedCampaign>('POST', '/api/v1/campaigns', { body })
         location.hash = `#/campaigns/${encodeURIComponent(created.id)}`
       } catch (err) {
         message.error(err)

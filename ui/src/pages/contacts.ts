@@ -2,6 +2,7 @@
 import { api, background } from '../api.ts'
 import { debounce, messageArea, pagedList, statusBadge } from '../components.ts'
 import { field, formatDate, h, replace, table } from '../dom.ts'
+import { CONTACT_STATUSES } from '../../../src/modules/contacts/contacts.constants.ts'
 import type { Contact, ContactList, ImportResult } from '../types.ts'
 import type { PageView } from './page.ts'
 
@@ -9,7 +10,7 @@ export function contactsPage (): PageView {
   const message = messageArea()
   const search = h('input', { type: 'search', name: 'q', autocomplete: 'off', placeholder: 'email or name' })
   const status = h('select', {}, h('option', { value: '' }, 'Any'),
-    ['subscribed', 'unsubscribed', 'bounced', 'complained'].map(s => h('option', { value: s }, s)))
+    CONTACT_STATUSES.map(s => h('option', { value: s }, s)))
 
   const list = pagedList<Contact>({
     async fetchPage (cursor) {

@@ -2,17 +2,19 @@
 import { api, background } from '../api.ts'
 import { debounce, messageArea, pagedList } from '../components.ts'
 import { field, formatDate, h, table } from '../dom.ts'
-import type { Page, Suppression } from '../types.ts'
+import { SUPPRESSION_REASONS } from '../../../src/modules/suppressions/suppressions.constants.ts'
+import type { Suppression, SuppressionPage } from '../types.ts'
 import type { PageView } from './page.ts'
 
-const REASONS = ['manual', 'bounce', 'complaint', 'unsubscribe']
+// manual first: the form's default, since an address suppressed here is suppressed by hand.
+const REASONS = ['manual', ...SUPPRESSION_REASONS.filter(reason => reason !== 'manual')]
 
 export function suppressionsPage (): PageView {
   const message = messageArea()
   const search = h('input', { type: 'search', autocomplete: 'off', placeholder: 'start of the address' })
   const list = pagedList<Suppression>({
     async fetchPage (cursor) {
-      const page = await api<Page<Suppression>>('GET', '/api/v1/suppressions', { query: { search: search.value.trim(), limit: 50, cursor } })
+      const page = await api<SuppressionPage>('GET', '/api/v1/suppressions', { query: { search: search.value.trim(), limit: 50, cursor } })
       return { items: page.data, next: page.nextCursor }
     },
     render: items => table('Suppressed addresses', ['Email', 'Reason', 'Since', ''], items.map(s => [

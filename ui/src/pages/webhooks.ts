@@ -2,7 +2,8 @@
 import { api, background } from '../api.ts'
 import { messageArea, pagedList, statusBadge } from '../components.ts'
 import { field, formatDate, h, replace, table, uid } from '../dom.ts'
-import { WEBHOOK_EVENTS, type Webhook, type WebhookDelivery } from '../types.ts'
+import { WEBHOOK_DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES } from '../../../src/modules/webhooks/webhooks.constants.ts'
+import type { CreatedWebhook, Webhook, WebhookDelivery, WebhookDeliveryPage, WebhookList } from '../types.ts'
 import type { PageView } from './page.ts'
 
 function endpointState (webhook: Webhook): HTMLElement {
@@ -16,7 +17,7 @@ export function webhooksPage (): PageView {
 
   async function load (): Promise<void> {
     try {
-      const { webhooks } = await api<{ webhooks: Webhook[] }>('GET', '/api/v1/webhooks')
+      const { webhooks } = await api<WebhookList>('GET', '/api/v1/webhooks')
       replace(list, table('Webhook endpoints', ['URL', 'Events', 'State', 'Created', ''], webhooks.map(w => [
         h('span', { class: 'break' }, w.url), w.events.join(', '), endpointState(w), formatDate(w.created),
         h('a', { href: `#/webhooks/${encodeURIComponent(w.id)}`, 'aria-label': `Deliveries of ${w.url}` }, 'Deliveries'),
@@ -28,7 +29,7 @@ export function webhooksPage (): PageView {
 
   const url = h('input', { type: 'url', required: true, placeholder: 'https://your-app.example/webhooks', autocomplete: 'off' })
   const secret = h('input', { type: 'text', minlength: 16, autocomplete: 'off' })
-  const boxes = WEBHOOK_EVENTS.map(event => h('input', { type: 'checkbox', value: event, id: uid('event'), checked: event === 'email.delivered' }))
+  const boxes = WEBHOOK_EVENT_TYPES.map(event => h('input', { type: 'checkbox', value: event, id: uid('event'), checked: event === 'email.delivered' }))
   const created = h('div', { 'aria-live': 'polite' })
   const submit = h('button', { type: 'submit' }, 'Add endpoint')
   const form = h('form', { class: 'panel', 'aria-labelledby': 'add-webhook-title' },
@@ -46,7 +47,7 @@ export function webhooksPage (): PageView {
       replace(created)
       try {
         const events = boxes.filter(box => box.checked).map(box => box.value)
-        const webhook = await api<Webhook>('POST', '/api/v1/webhooks', { body: { url: url.value, events, ...(secret.value ? { secret: secret.value } : {}) } })
+        const webhook = await api<CreatedWebhook>('POST', '/api/v1/webhooks', { body: { url: url.value, events, ...(secret.value ? { secret: secret.value } : {}) } })
         replace(created, h('div', { class: 'info', role: 'status' },
           h('p', {}, `Endpoint ${webhook.id} added. Its signing secret is shown only now:`),
           h('code', { class: 'secret break' }, webhook.secret ?? '')))
@@ -73,11 +74,11 @@ export function webhookPage (id: string): PageView {
   const message = messageArea()
   const title = h('h1', { id: 'webhook-title', class: 'break' }, 'Webhook endpoint')
   const info = h('p', { class: 'muted small' })
-  const status = h('select', {}, h('option', { value: '' }, 'All'), ['pending', 'succeeded', 'failed'].map(s => h('option', { value: s }, s)))
+  const status = h('select', {}, h('option', { value: '' }, 'All'), WEBHOOK_DELIVERY_STATUSES.map(s => h('option', { value: s }, s)))
 
   const deliveries = pagedList<WebhookDelivery>({
     async fetchPage (cursor) {
-      const page = await api<{ deliveries: WebhookDelivery[], nextCursor: string | null }>('GET', `${base}/deliveries`, { query: { status: status.value, limit: 20, cursor } })
+      const page = await api<WebhookDeliveryPage>('GET', `${base}/deliveries`, { query: { status: status.value, limit: 20, cursor } })
       return { items: page.deliveries, next: page.nextCursor }
     },
     render: items => table('Deliveries', ['Event', 'Status', 'Attempts', 'Response', 'Last error', 'Created', ''], items.map(d => [

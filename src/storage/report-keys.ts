@@ -1,5 +1,5 @@
 // Report object keys: built from REPORT_KEY_TEMPLATE or given explicitly, and never able to leave their prefix.
-import { ValidationError } from '../../errors.ts'
+import { ValidationError } from '../errors.ts'
 
 const CUSTOM_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/
 const YEAR = /^\d{4}$/

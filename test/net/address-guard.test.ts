@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { LookupAddress } from 'node:dns'
 import t, { type Test } from 'tap'
-import { forbiddenAddressReason, guardedLookup, type Resolver } from '../../../src/modules/webhooks/address-guard.ts'
-import { createWebhookSender } from '../../../src/modules/webhooks/webhook-sender.ts'
-import { webhookHarness } from '../../helpers/webhooks.ts'
+import { forbiddenAddressReason, guardedLookup, type Resolver } from '../../src/net/address-guard.ts'
+import { createWebhookSender } from '../../src/modules/webhooks/webhook-sender.ts'
+import { webhookHarness } from '../helpers/webhooks.ts'
 
 /** A TCP listener on 127.0.0.1 that only counts connections: any connection means the guard let one through. */
 async function tcpCounter (t: Test): Promise<{ port: number, connections: () => number }> {

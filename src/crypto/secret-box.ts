@@ -1,6 +1,6 @@
 // Secrets that workers need later (seed 003's per-request SMTP password) are stored sealed, never in plain text.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import { ServiceUnavailableError } from '../../errors.ts'
+import { ServiceUnavailableError } from '../errors.ts'
 
 const VERSION = 'v1'
 
