@@ -7,8 +7,8 @@ import {
   WebhookJsonBodySchema, WebhookResponseSchema,
   type CampaignStatsQuery, type SendEmailRequest, type SendTemplateEmailRequest, type TrackingDataQuery,
   type WebhookFormBody, type WebhookJsonBody,
-} from '../modules/outreach/outreach.schemas.ts'
-import { OUTREACH_MESSAGE, type SendOutcome } from '../modules/outreach/outreach.service.ts'
+} from '../modules/messages/messages.schemas.ts'
+import { OUTREACH_MESSAGE, type SendOutcome } from '../modules/messages/messages.service.ts'
 import { errorResponses, stamp } from '../schemas.ts'
 import { principalOf } from './request-tenant.ts'
 

@@ -1,4 +1,4 @@
-// The Outreach API's domain: sends through the configured provider, webhook ingest, statistics and tracking data.
+// The messages module behind the Outreach API: sends through the configured provider, provider event ingest, statistics and tracking data.
 import type { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { Logger } from 'pino'
@@ -15,14 +15,14 @@ import {
 } from './mailgun-events.ts'
 import { createEventWriter } from './event-writer.ts'
 import { withTransaction } from '../../db/transaction.ts'
-import { createOutreachRepository, type StoredEvent } from './outreach.repository.ts'
+import { createMessagesRepository, type StoredEvent } from './messages.repository.ts'
 import { recordWebhookEvents } from '../webhooks/webhook-events.ts'
 import { createTemplatesRepository } from '../templates/templates.repository.ts'
 import { renderTemplate } from '../templates/template-engine.ts'
 import {
   VARIABLE_NAME, type CampaignStatsQuery, type SendEmailRequest, type SendTemplateEmailRequest, type TrackingDataQuery,
   type TrackingEvent, type WebhookFormBody, type WebhookJsonBody,
-} from './outreach.schemas.ts'
+} from './messages.schemas.ts'
 
 export const OUTREACH_MESSAGE = {
   contentRequired: 'Either text or html content is required',
@@ -34,7 +34,7 @@ export const OUTREACH_MESSAGE = {
 /** Campaign of messages that name none: no customVariables.campaign and no tag. */
 export const DEFAULT_CAMPAIGN = 'uncategorized'
 
-export interface OutreachServiceDeps {
+export interface MessagesServiceDeps {
   config: Config
   pool: pg.Pool
   redis: Redis
@@ -81,9 +81,9 @@ function toTrackingEvent (event: StoredEvent): TrackingEvent {
   }
 }
 
-export function createOutreachService (deps: OutreachServiceDeps) {
+export function createMessagesService (deps: MessagesServiceDeps) {
   const { config, pool, redis, logger, metrics, provider, principals, enqueueWebhookDeliveries } = deps
-  const repository = createOutreachRepository(pool)
+  const repository = createMessagesRepository(pool)
   // Events of messages this service did not send belong to the default tenant.
   const eventWriter = createEventWriter(pool, logger, () => principals.tenantByName(config.DEFAULT_TENANT), {
     concurrency: Math.max(1, Math.min(config.WEBHOOK_WRITE_CONCURRENCY, config.DATABASE_POOL_MAX - 2)),
@@ -146,7 +146,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
     try {
       // email.sent for each recipient commits with the sent state, so a customer hears of every send exactly once.
       deliveryIds = await withTransaction(pool, async (client) => {
-        await createOutreachRepository(client).markSent(messageRowId, result.id)
+        await createMessagesRepository(client).markSent(messageRowId, result.id)
         const sentAt = new Date()
         const deliveries = await recordWebhookEvents(client, allowed.map(recipient => ({
           tenantId: principal.tenantId,
@@ -318,4 +318,4 @@ export function createOutreachService (deps: OutreachServiceDeps) {
     }
   }
 }
-export type OutreachService = ReturnType<typeof createOutreachService>
+export type MessagesService = ReturnType<typeof createMessagesService>

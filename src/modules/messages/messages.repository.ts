@@ -1,4 +1,4 @@
-// SQL for the Outreach API: messages, tracking events with their rollups, and suppressions.
+// SQL of the messages module: sent messages, provider tracking events with their rollups and the suppressions they cause.
 import type { Queryable } from '../../db/pool.ts'
 import { EVENT_TIME_FIELD, type WebhookEventType } from '../webhooks/webhooks.schemas.ts'
 
@@ -171,7 +171,7 @@ function randomShard (): number {
   return Math.floor(Math.random() * STAT_SHARDS)
 }
 
-export function createOutreachRepository (db: Queryable) {
+export function createMessagesRepository (db: Queryable) {
   return {
     async insertMessage (message: NewMessage): Promise<string> {
       const { rows } = await db.query<{ id: string }>(
@@ -413,4 +413,4 @@ export function createOutreachRepository (db: Queryable) {
     },
   }
 }
-export type OutreachRepository = ReturnType<typeof createOutreachRepository>
+export type MessagesRepository = ReturnType<typeof createMessagesRepository>

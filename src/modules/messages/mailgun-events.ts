@@ -2,8 +2,8 @@
 import { createHmac, createHash, timingSafeEqual } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { UnauthorizedError, ValidationError } from '../../errors.ts'
-import type { StatCounter, SuppressionReason } from './outreach.repository.ts'
-import type { WebhookFormBody, WebhookJsonBody } from './outreach.schemas.ts'
+import type { StatCounter, SuppressionReason } from './messages.repository.ts'
+import type { WebhookFormBody, WebhookJsonBody } from './messages.schemas.ts'
 
 export interface MailgunSignature { timestamp: string, token: string, signature: string }
 
