@@ -317,19 +317,6 @@ export function createMessagesRepository (db: Queryable) {
       return { stored, deliveryIds }
     },
 
-    async suppressedAmong (tenantId: string, emails: string[]): Promise<Set<string>> {
-      const { rows } = await db.query<{ email: string }>(
-        'SELECT email FROM suppressions WHERE tenant_id = $1 AND email = ANY($2::text[])',
-        [tenantId, emails.map(e => e.toLowerCase())])
-      return new Set(rows.map(r => r.email))
-    },
-
-    async isSuppressed (tenantId: string, email: string): Promise<SuppressionReason | null> {
-      const { rows } = await db.query<{ reason: SuppressionReason }>(
-        'SELECT reason FROM suppressions WHERE tenant_id = $1 AND email = $2', [tenantId, email.toLowerCase()])
-      return rows[0]?.reason ?? null
-    },
-
     /**
      * One pass over the rollups: per-campaign sums in first-seen order; totals are their sum, limit/offset page
      * the list. Whole months inside the range come from the monthly rows (plus their days not folded yet), the

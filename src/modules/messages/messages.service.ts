@@ -17,6 +17,7 @@ import { createEventWriter } from './event-writer.ts'
 import { withTransaction } from '../../db/transaction.ts'
 import { createMessagesRepository, type StoredEvent } from './messages.repository.ts'
 import { recordWebhookEvents } from '../webhooks/webhook-events.ts'
+import { createSuppressionsRepository } from '../suppressions/suppressions.repository.ts'
 import { createTemplatesRepository } from '../templates/templates.repository.ts'
 import { renderTemplate } from '../templates/template-engine.ts'
 import {
@@ -90,6 +91,7 @@ export function createMessagesService (deps: MessagesServiceDeps) {
     onWebhookDeliveries: enqueueWebhookDeliveries,
   })
   const templates = createTemplatesRepository(pool)
+  const suppressions = createSuppressionsRepository(pool)
 
   function resolveFrom (from: string | undefined): string {
     const sender = from ?? config.DEFAULT_FROM_EMAIL
@@ -98,7 +100,7 @@ export function createMessagesService (deps: MessagesServiceDeps) {
   }
 
   async function dropSuppressed (tenantId: string, recipients: string[]): Promise<{ allowed: string[], suppressed: string[] }> {
-    const suppressedSet = await repository.suppressedAmong(tenantId, recipients)
+    const suppressedSet = await suppressions.suppressedAmong(tenantId, recipients)
     const allowed = recipients.filter(r => !suppressedSet.has(r.toLowerCase()))
     const suppressed = recipients.filter(r => suppressedSet.has(r.toLowerCase()))
     if (allowed.length === 0) {
