@@ -9,10 +9,8 @@ import {
 import type { Metrics } from '../../metrics.ts'
 import type { Principal, PrincipalResolver } from '../auth/principal-resolver.ts'
 import { EmailProviderError, type EmailProvider, type OutgoingEmail, type TrackingSettings } from '../../providers/email-provider.ts'
-import {
-  claimWebhookToken, normalizeFormEvent, normalizeJsonEvent, statCounterFor, suppressionFor, verifyMailgunSignature,
-  type MailgunSignature, type NormalizedEvent,
-} from './mailgun-events.ts'
+import { claimWebhookToken, statCounterFor, suppressionFor } from './provider-events.ts'
+import { parseMailgunWebhook, verifyMailgunSignature } from '../../providers/mailgun-webhook.ts'
 import { createEventWriter } from './event-writer.ts'
 import { withTransaction } from '../../db/transaction.ts'
 import { createMessagesRepository, type StoredEvent } from './messages.repository.ts'
@@ -22,7 +20,7 @@ import { createTemplatesRepository } from '../templates/templates.repository.ts'
 import { renderTemplate } from '../templates/template-engine.ts'
 import {
   VARIABLE_NAME, type CampaignStatsQuery, type SendEmailRequest, type SendTemplateEmailRequest, type TrackingDataQuery,
-  type TrackingEvent, type WebhookFormBody, type WebhookJsonBody,
+  type TrackingEvent,
 } from './messages.schemas.ts'
 
 export const OUTREACH_MESSAGE = {
@@ -278,16 +276,13 @@ export function createMessagesService (deps: MessagesServiceDeps) {
       }
     },
 
-    /** Verifies, normalizes and stores one Mailgun webhook; resolves only once the event is committed. */
-    async ingestMailgunWebhook (body: WebhookJsonBody | WebhookFormBody, format: 'json' | 'form'): Promise<{ eventId: string, eventType: string, stored: boolean }> {
+    /** Verifies, normalizes and stores one Mailgun webhook body; resolves only once the event is committed. */
+    async ingestMailgunWebhook (body: unknown, contentType: string | undefined): Promise<{ eventId: string, eventType: string, stored: boolean }> {
       const signingKey = config.MAILGUN_WEBHOOK_SIGNING_KEY
       if (!signingKey) throw new ServiceUnavailableError('Webhook signing key is not configured (MAILGUN_WEBHOOK_SIGNING_KEY)')
-      const signature: MailgunSignature = format === 'json'
-        ? (body as WebhookJsonBody).signature
-        : { timestamp: (body as WebhookFormBody).timestamp, token: (body as WebhookFormBody).token, signature: (body as WebhookFormBody).signature }
+      const { signature, event } = parseMailgunWebhook(body, contentType)
       const tolerance = config.MAILGUN_WEBHOOK_TOLERANCE_SECONDS
       verifyMailgunSignature(signature, signingKey, tolerance)
-      const event: NormalizedEvent = format === 'json' ? normalizeJsonEvent(body as WebhookJsonBody) : normalizeFormEvent(body as WebhookFormBody)
       await claimWebhookToken(redis, config.REDIS_KEY_PREFIX, signature.token, event.id, tolerance * 2)
 
       const stored = await eventWriter.record({
