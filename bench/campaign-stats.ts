@@ -4,7 +4,7 @@
 import { createSigner } from 'fast-jwt'
 import pg from 'pg'
 import { runMigrations } from '../src/db/migrate.ts'
-import { createOutreachRepository } from '../src/modules/outreach/outreach.repository.ts'
+import { createMessagesRepository } from '../src/modules/messages/messages.repository.ts'
 import { rm } from 'node:fs/promises'
 import { checkoutBaseline, createDatabase, dropDatabase, load, machine, PG_SERVER, REDIS_URL, ROOT, startProcess, writeResult } from './lib.ts'
 
@@ -65,7 +65,7 @@ async function generate (tenantId: string, otherTenantId: string) {
     SELECT tenant_id, campaign, min(occurred_at) FROM tracking_events GROUP BY 1, 2`)
   const sharded = Number((await db.query('SELECT count(*) AS n FROM campaign_stats_daily')).rows[0].n)
   // What the hourly maintenance job does to every day before yesterday: one row per campaign, tag and day.
-  await createOutreachRepository(db).compactStats(new Date(Date.now() - 24 * 3600 * 1000).toISOString().slice(0, 10))
+  await createMessagesRepository(db).compactStats(new Date(Date.now() - 24 * 3600 * 1000).toISOString().slice(0, 10))
   // In steady state the space compaction frees is reused by the next days' rows; a one-off bulk build leaves
   // 7 of 8 pages empty instead, which a long-running table does not have, so it is rewritten once here.
   await db.query('VACUUM FULL campaign_stats_daily')

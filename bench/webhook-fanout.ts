@@ -9,7 +9,7 @@ import { validateConfig } from '../src/config.ts'
 import { ensureDatabase, runMigrations } from '../src/db/migrate.ts'
 import { withTransaction } from '../src/db/transaction.ts'
 import { closeDependencies, createDependencies } from '../src/dependencies.ts'
-import { buildEventBody, newEventId, recordWebhookEvent } from '../src/modules/webhooks/webhook-events.ts'
+import { recordWebhookEvent } from '../src/modules/webhooks/webhook-events.ts'
 import { createWebhookSender } from '../src/modules/webhooks/webhook-sender.ts'
 import { signatureHeaders } from '../src/modules/webhooks/webhook-signing.ts'
 import { QUEUE } from '../src/workers/queue-names.ts'
@@ -91,10 +91,12 @@ try {
   // Baseline: the same number of signed POSTs, same bodies and concurrency, straight from memory to the receivers.
   const sender = createWebhookSender({ allowPrivateUrls: true, timeoutMs: 30_000 })
   const direct = Array.from({ length: EVENTS }, () => {
-    const id = newEventId()
-    return JSON.stringify(buildEventBody(id, {
-      type: 'email.delivered', occurredAt: new Date(), data: { campaignId: 'camp_bench', messageId: `msg_${id}`, recipientEmail: 'r@example.com' },
-    }))
+    // The outbox's body shape (webhookOutboxSql), so both sides send and sign bodies of the same size.
+    const id = `evt_${randomBytes(16).toString('hex')}`
+    const at = new Date().toISOString()
+    return JSON.stringify({
+      id, type: 'email.delivered', timestamp: at, data: { campaignId: 'camp_bench', messageId: `msg_${id}`, recipientEmail: 'r@example.com', deliveryTimestamp: at },
+    })
   }).flatMap(body => endpoints.map(endpoint => ({ body, endpoint })))
   const baselineStarted = performance.now()
   let baselineFailures = 0

@@ -15,7 +15,7 @@ import swaggerPlugin from './plugins/swagger.ts'
 import uiPlugin from './plugins/ui.ts'
 import routes from './routes/index.ts'
 import { ErrorResponseSchema } from './schemas.ts'
-import { OUTREACH_SHARED_SCHEMAS } from './modules/outreach/outreach.schemas.ts'
+import { OUTREACH_SHARED_SCHEMAS } from './modules/messages/messages.schemas.ts'
 
 /** Headers seed 000's CORS section allows, plus the ones our own API reads. */
 const CORS_ALLOWED_HEADERS = [

@@ -16,7 +16,7 @@ import { fetchSecretString } from './aws/secrets-manager.ts'
 import { createKeyPairLoader } from './modules/reports/cloudfront-signer.ts'
 import { createReportsService, type ReportsService } from './modules/reports/reports.service.ts'
 import { createReportMailService, type ReportMailService } from './modules/reports/report-mail.service.ts'
-import { createOutreachService, type OutreachService } from './modules/outreach/outreach.service.ts'
+import { createMessagesService, type MessagesService } from './modules/messages/messages.service.ts'
 import type { EmailProvider } from './providers/email-provider.ts'
 import { createEmailProvider } from './providers/create-email-provider.ts'
 import { createContactsService, type ContactsService } from './modules/contacts/contacts.service.ts'
@@ -46,7 +46,7 @@ export interface Dependencies {
   reportMail: ReportMailService
   /** Outreach API (seed 000): the provider chosen by EMAIL_PROVIDER and the service using it. */
   emailProvider: EmailProvider
-  outreach: OutreachService
+  outreach: MessagesService
   templates: TemplatesService
   contacts: ContactsService
   suppressions: SuppressionsService
@@ -84,7 +84,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
   const principals = createPrincipalResolver(pool)
   const emailProvider = await createEmailProvider(config, logger)
   const webhooks = createWebhooksService({ config, pool, queue: queues.webhookDelivery, logger })
-  const outreach = createOutreachService({
+  const outreach = createMessagesService({
     config, pool, redis, logger, metrics, provider: emailProvider, principals, enqueueWebhookDeliveries: webhooks.enqueueDeliveries,
   })
   const reports = createReportsService({

@@ -3,12 +3,11 @@ import formbody from '@fastify/formbody'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import {
-  CampaignStatsQuerySchema, TrackingDataQuerySchema, TrackingDataResponseSchema, WebhookFormBodySchema,
-  WebhookJsonBodySchema, WebhookResponseSchema,
+  CampaignStatsQuerySchema, TrackingDataQuerySchema, TrackingDataResponseSchema, WebhookResponseSchema,
   type CampaignStatsQuery, type SendEmailRequest, type SendTemplateEmailRequest, type TrackingDataQuery,
-  type WebhookFormBody, type WebhookJsonBody,
-} from '../modules/outreach/outreach.schemas.ts'
-import { OUTREACH_MESSAGE, type SendOutcome } from '../modules/outreach/outreach.service.ts'
+} from '../modules/messages/messages.schemas.ts'
+import { OUTREACH_MESSAGE, type SendOutcome } from '../modules/messages/messages.service.ts'
+import { MailgunWebhookFormSchema, MailgunWebhookJsonSchema } from '../providers/mailgun-webhook.ts'
 import { errorResponses, stamp } from '../schemas.ts'
 import { principalOf } from './request-tenant.ts'
 
@@ -101,17 +100,14 @@ export default async function outreachRoutes (app: FastifyInstance) {
         security: [],
         body: {
           content: {
-            'application/json': { schema: WebhookJsonBodySchema },
-            'application/x-www-form-urlencoded': { schema: WebhookFormBodySchema },
+            'application/json': { schema: MailgunWebhookJsonSchema },
+            'application/x-www-form-urlencoded': { schema: MailgunWebhookFormSchema },
           },
         },
         response: { 200: WebhookResponseSchema, ...errorResponses(400, 401, 415, 429, 503) },
       },
     }, async (request) => {
-      const isForm = request.headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded') ?? false
-      const result = isForm
-        ? await outreach.ingestMailgunWebhook(request.body as WebhookFormBody, 'form')
-        : await outreach.ingestMailgunWebhook(request.body as WebhookJsonBody, 'json')
+      const result = await outreach.ingestMailgunWebhook(request.body, request.headers['content-type'])
       return stamp({ success: true as const, message: OUTREACH_MESSAGE.webhookProcessed, eventId: result.eventId, eventType: result.eventType })
     })
   })

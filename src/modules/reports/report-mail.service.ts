@@ -1,7 +1,7 @@
 // /send-mail (seeds 000 and 001): a CRM campaign mail, with signed report links written into both bodies.
 import { ValidationError } from '../../errors.ts'
 import type { Principal } from '../auth/principal-resolver.ts'
-import type { OutreachService, SendOutcome } from '../outreach/outreach.service.ts'
+import type { MessagesService, SendOutcome } from '../messages/messages.service.ts'
 import type { ReportLink, ReportsService } from './reports.service.ts'
 import { escapeHtml } from '../templates/template-engine.ts'
 
@@ -38,7 +38,7 @@ export function withDownloadSection (html: string, text: string, links: ReportLi
   return { html: withSection, text: `${text}\n\n${textSection}\n` }
 }
 
-export function createReportMailService (deps: { outreach: OutreachService, reports: ReportsService }) {
+export function createReportMailService (deps: { outreach: MessagesService, reports: ReportsService }) {
   return {
     /** Links are issued (and validated) before anything is sent: a bad customId or a missing key sends nothing. */
     async sendMail (principal: Principal, request: SendMailRequest): Promise<SendMailOutcome> {

@@ -65,6 +65,14 @@ export function createSuppressionsRepository (db: Queryable) {
       return rows[0] ? rowToSuppression(rows[0]) : null
     },
 
+    /** Which of `emails` (any case) are suppressed, lower-cased: the check before every send. */
+    async suppressedAmong (tenantId: string, emails: readonly string[]): Promise<Set<string>> {
+      const { rows } = await db.query<{ email: string }>(
+        'SELECT email FROM suppressions WHERE tenant_id = $1 AND email = ANY($2::text[])',
+        [tenantId, emails.map(e => e.toLowerCase())])
+      return new Set(rows.map(r => r.email))
+    },
+
     /** The new row, or null when the address is already suppressed (the existing entry is left as it is). */
     async insert (tenantId: string, email: string, reason: SuppressionReason): Promise<SuppressionRecord | null> {
       const { rows } = await db.query<SuppressionRow>(

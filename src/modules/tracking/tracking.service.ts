@@ -6,7 +6,7 @@ import type { Config } from '../../config.ts'
 import { withTransaction } from '../../db/transaction.ts'
 import { NotFoundError } from '../../errors.ts'
 import type { DecoratedContent, MessageDecorator, RecipientRef } from '../campaigns/campaign.types.ts'
-import { createOutreachRepository, type NewEvent, type StatCounter } from '../outreach/outreach.repository.ts'
+import { createMessagesRepository, type NewEvent, type StatCounter } from '../messages/messages.repository.ts'
 import { rewriteHtml } from './html-links.ts'
 import { createTrackingRepository, type TrackingTarget } from './tracking.repository.ts'
 import { signToken, verifyToken, type TokenKind, type VerifiedToken } from './tracking-tokens.ts'
@@ -141,7 +141,7 @@ export function createTrackingService (deps: TrackingServiceDeps) {
     }
     const { stored, deliveryIds } = await withTransaction(pool, async (client) => {
       // The tenant is the signed one: an event that cannot resolve through a message still lands with its tenant.
-      const result = await createOutreachRepository(client).recordEvents([newEvent], recipient.tenantId)
+      const result = await createMessagesRepository(client).recordEvents([newEvent], recipient.tenantId)
       if (kind === 'u') await createTrackingRepository(client).unsubscribeContact(recipient.tenantId, recipient.email)
       return result
     })

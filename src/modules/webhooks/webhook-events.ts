@@ -1,8 +1,8 @@
-// The producer side of outbound webhooks: an event and its deliveries written in the caller's transaction (the outbox).
-import { randomBytes } from 'node:crypto'
+// The producer side of outbound webhooks (the outbox): the SQL every writer composes, so an event and its deliveries
+// commit in the caller's statement or transaction, and recordWebhookEvents for callers that hold the event in hand.
 import type { Queryable } from '../../db/pool.ts'
 import { EVENT_TIME_FIELD, type WebhookEventType } from './webhooks.constants.ts'
-import type { WebhookEventBody, WebhookEventData } from './webhooks.schemas.ts'
+import type { WebhookEventData } from './webhooks.schemas.ts'
 
 export interface WebhookEventInput {
   tenantId: string
@@ -20,14 +20,53 @@ export interface RecordedWebhookEvent {
   deliveryIds: string[]
 }
 
-export function newEventId (): string {
-  return `evt_${randomBytes(12).toString('hex')}`
+type NamedDataField = keyof { [K in keyof WebhookEventData as string extends K ? never : K]: unknown }
+/** The named fields of `data` as SQL expressions over an outbox input row (recordEvents builds its rows in SQL). */
+export type WebhookEventDataSql = Partial<Record<NamedDataField, string>>
+
+/** `data` as a jsonb expression, for an outbox input row built in SQL. */
+export function webhookEventDataSql (fields: WebhookEventDataSql): string {
+  return `jsonb_build_object(${Object.entries(fields).map(([name, expression]) => `${sqlString(name)}, ${expression}`).join(', ')})`
 }
 
-/** Seed 002's "Webhook Event Example" shape. */
-export function buildEventBody (id: string, input: Pick<WebhookEventInput, 'type' | 'data' | 'occurredAt'>): WebhookEventBody {
-  const at = input.occurredAt.toISOString()
-  return { id, type: input.type, timestamp: at, data: { ...input.data, [EVENT_TIME_FIELD[input.type]]: at } }
+function sqlString (value: string): string {
+  return `'${value.replaceAll("'", "''")}'`
+}
+
+/** data.<event>Timestamp's name for the row's type, written into the statement (the names are code, not input). */
+const TIME_FIELD_SQL = `CASE type ${Object.entries(EVENT_TIME_FIELD).map(([type, field]) => `WHEN ${sqlString(type)} THEN ${sqlString(field)}`).join(' ')} END`
+
+const SUBSCRIBED = 'e.tenant_id = i.tenant_id AND e.active AND e.disabled_at IS NULL AND i.type = ANY (e.events)'
+
+/**
+ * The outbox, as CTEs to append to a statement's WITH list; both of its writers compose it, so every event is
+ * written the same way whichever path records it. `input` names an earlier CTE with one row per event:
+ * tenant_id uuid, type text (a WebhookEventType), occurred_at timestamptz, data jsonb (the body's `data` without its
+ * time field). Rows that no active, enabled endpoint of the tenant subscribes to write nothing; the others become a
+ * webhook_events row (id 'evt_' and 32 hex digits, like the deliveries' 'dlv_' ids) and one pending delivery per
+ * subscribed endpoint. Defines `outbox_deliveries (id, event_id)` for the statement's result.
+ *
+ * The body is seed 002's "Webhook Event Example": {id, type, timestamp, data: {...data, <event>Timestamp}}, built
+ * here only. Keys of `data` come out in jsonb's order, the same bytes on every path.
+ */
+export function webhookOutboxSql (input: string): string {
+  return `outbox_input AS MATERIALIZED (
+       SELECT i.tenant_id, i.type, i.occurred_at, i.data, 'evt_' || replace(gen_random_uuid()::text, '-', '') AS id,
+         to_char(i.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
+       FROM ${input} i
+       WHERE EXISTS (SELECT 1 FROM webhook_endpoints e WHERE ${SUBSCRIBED})
+     ), outbox_events AS (
+       INSERT INTO webhook_events (id, tenant_id, type, occurred_at, body)
+       SELECT id, tenant_id, type, occurred_at,
+         json_build_object('id', id, 'type', type, 'timestamp', at, 'data', data || jsonb_build_object(${TIME_FIELD_SQL}, at))::text
+       FROM outbox_input
+       RETURNING id, tenant_id, type
+     ), outbox_deliveries AS (
+       INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, next_attempt_at)
+       SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), i.tenant_id, e.id, i.id, now()
+       FROM outbox_events i JOIN webhook_endpoints e ON ${SUBSCRIBED}
+       RETURNING id, event_id
+     )`
 }
 
 /**
@@ -38,25 +77,12 @@ export function buildEventBody (id: string, input: Pick<WebhookEventInput, 'type
  */
 export async function recordWebhookEvents (client: Queryable, inputs: readonly WebhookEventInput[]): Promise<Array<{ eventId: string, deliveryId: string }>> {
   if (inputs.length === 0) return []
-  const ids = inputs.map(() => newEventId())
   const { rows } = await client.query<{ event_id: string, id: string }>(
     `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[]) AS i(id, tenant_id, type, occurred_at, body)
-     ), targets AS (
-       SELECT i.id AS event_id, i.tenant_id, e.id AS endpoint_id
-       FROM input i JOIN webhook_endpoints e
-         ON e.tenant_id = i.tenant_id AND e.active AND e.disabled_at IS NULL AND i.type = ANY (e.events)
-     ), event AS (
-       INSERT INTO webhook_events (id, tenant_id, type, occurred_at, body)
-       SELECT id, tenant_id, type, occurred_at, body FROM input WHERE id IN (SELECT event_id FROM targets)
-       RETURNING id
-     )
-     INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, next_attempt_at)
-     SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), t.tenant_id, t.endpoint_id, t.event_id, now()
-     FROM targets t JOIN event ON event.id = t.event_id
-     RETURNING event_id, id`,
-    [ids, inputs.map(i => i.tenantId), inputs.map(i => i.type), inputs.map(i => i.occurredAt),
-      inputs.map((input, n) => JSON.stringify(buildEventBody(ids[n] as string, input)))])
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::jsonb[]) AS i(tenant_id, type, occurred_at, data)
+     ), ${webhookOutboxSql('input')}
+     SELECT event_id, id FROM outbox_deliveries`,
+    [inputs.map(i => i.tenantId), inputs.map(i => i.type), inputs.map(i => i.occurredAt), inputs.map(i => JSON.stringify(i.data))])
   return rows.map(row => ({ eventId: row.event_id, deliveryId: row.id }))
 }
 

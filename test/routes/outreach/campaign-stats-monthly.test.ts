@@ -1,6 +1,6 @@
 // campaign-stats over whole months: the monthly rollups the maintenance job folds give the same numbers as the days.
 import t from 'tap'
-import { wholeMonthsWithin } from '../../../src/modules/outreach/outreach.repository.ts'
+import { wholeMonthsWithin } from '../../../src/modules/messages/messages.repository.ts'
 import { build, uniqueName } from '../../helpers/build.ts'
 import { bearer, TEST_SIGNING_KEY, webhookBody, type EventOptions } from '../../helpers/outreach.ts'
 

@@ -1,4 +1,4 @@
-// The Outreach API's domain: sends through the configured provider, webhook ingest, statistics and tracking data.
+// The messages module behind the Outreach API: sends through the configured provider, provider event ingest, statistics and tracking data.
 import type { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { Logger } from 'pino'
@@ -9,20 +9,19 @@ import {
 import type { Metrics } from '../../metrics.ts'
 import type { Principal, PrincipalResolver } from '../auth/principal-resolver.ts'
 import { EmailProviderError, type EmailProvider, type OutgoingEmail, type TrackingSettings } from '../../providers/email-provider.ts'
-import {
-  claimWebhookToken, normalizeFormEvent, normalizeJsonEvent, statCounterFor, suppressionFor, verifyMailgunSignature,
-  type MailgunSignature, type NormalizedEvent,
-} from './mailgun-events.ts'
+import { claimWebhookToken, statCounterFor, suppressionFor } from './provider-events.ts'
+import { parseMailgunWebhook, verifyMailgunSignature } from '../../providers/mailgun-webhook.ts'
 import { createEventWriter } from './event-writer.ts'
 import { withTransaction } from '../../db/transaction.ts'
-import { createOutreachRepository, type StoredEvent } from './outreach.repository.ts'
+import { createMessagesRepository, type StoredEvent } from './messages.repository.ts'
 import { recordWebhookEvents } from '../webhooks/webhook-events.ts'
+import { createSuppressionsRepository } from '../suppressions/suppressions.repository.ts'
 import { createTemplatesRepository } from '../templates/templates.repository.ts'
 import { renderTemplate } from '../templates/template-engine.ts'
 import {
   VARIABLE_NAME, type CampaignStatsQuery, type SendEmailRequest, type SendTemplateEmailRequest, type TrackingDataQuery,
-  type TrackingEvent, type WebhookFormBody, type WebhookJsonBody,
-} from './outreach.schemas.ts'
+  type TrackingEvent,
+} from './messages.schemas.ts'
 
 export const OUTREACH_MESSAGE = {
   contentRequired: 'Either text or html content is required',
@@ -34,7 +33,7 @@ export const OUTREACH_MESSAGE = {
 /** Campaign of messages that name none: no customVariables.campaign and no tag. */
 export const DEFAULT_CAMPAIGN = 'uncategorized'
 
-export interface OutreachServiceDeps {
+export interface MessagesServiceDeps {
   config: Config
   pool: pg.Pool
   redis: Redis
@@ -81,15 +80,16 @@ function toTrackingEvent (event: StoredEvent): TrackingEvent {
   }
 }
 
-export function createOutreachService (deps: OutreachServiceDeps) {
+export function createMessagesService (deps: MessagesServiceDeps) {
   const { config, pool, redis, logger, metrics, provider, principals, enqueueWebhookDeliveries } = deps
-  const repository = createOutreachRepository(pool)
+  const repository = createMessagesRepository(pool)
   // Events of messages this service did not send belong to the default tenant.
   const eventWriter = createEventWriter(pool, logger, () => principals.tenantByName(config.DEFAULT_TENANT), {
     concurrency: Math.max(1, Math.min(config.WEBHOOK_WRITE_CONCURRENCY, config.DATABASE_POOL_MAX - 2)),
     onWebhookDeliveries: enqueueWebhookDeliveries,
   })
   const templates = createTemplatesRepository(pool)
+  const suppressions = createSuppressionsRepository(pool)
 
   function resolveFrom (from: string | undefined): string {
     const sender = from ?? config.DEFAULT_FROM_EMAIL
@@ -98,7 +98,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
   }
 
   async function dropSuppressed (tenantId: string, recipients: string[]): Promise<{ allowed: string[], suppressed: string[] }> {
-    const suppressedSet = await repository.suppressedAmong(tenantId, recipients)
+    const suppressedSet = await suppressions.suppressedAmong(tenantId, recipients)
     const allowed = recipients.filter(r => !suppressedSet.has(r.toLowerCase()))
     const suppressed = recipients.filter(r => suppressedSet.has(r.toLowerCase()))
     if (allowed.length === 0) {
@@ -146,7 +146,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
     try {
       // email.sent for each recipient commits with the sent state, so a customer hears of every send exactly once.
       deliveryIds = await withTransaction(pool, async (client) => {
-        await createOutreachRepository(client).markSent(messageRowId, result.id)
+        await createMessagesRepository(client).markSent(messageRowId, result.id)
         const sentAt = new Date()
         const deliveries = await recordWebhookEvents(client, allowed.map(recipient => ({
           tenantId: principal.tenantId,
@@ -276,16 +276,13 @@ export function createOutreachService (deps: OutreachServiceDeps) {
       }
     },
 
-    /** Verifies, normalizes and stores one Mailgun webhook; resolves only once the event is committed. */
-    async ingestMailgunWebhook (body: WebhookJsonBody | WebhookFormBody, format: 'json' | 'form'): Promise<{ eventId: string, eventType: string, stored: boolean }> {
+    /** Verifies, normalizes and stores one Mailgun webhook body; resolves only once the event is committed. */
+    async ingestMailgunWebhook (body: unknown, contentType: string | undefined): Promise<{ eventId: string, eventType: string, stored: boolean }> {
       const signingKey = config.MAILGUN_WEBHOOK_SIGNING_KEY
       if (!signingKey) throw new ServiceUnavailableError('Webhook signing key is not configured (MAILGUN_WEBHOOK_SIGNING_KEY)')
-      const signature: MailgunSignature = format === 'json'
-        ? (body as WebhookJsonBody).signature
-        : { timestamp: (body as WebhookFormBody).timestamp, token: (body as WebhookFormBody).token, signature: (body as WebhookFormBody).signature }
+      const { signature, event } = parseMailgunWebhook(body, contentType)
       const tolerance = config.MAILGUN_WEBHOOK_TOLERANCE_SECONDS
       verifyMailgunSignature(signature, signingKey, tolerance)
-      const event: NormalizedEvent = format === 'json' ? normalizeJsonEvent(body as WebhookJsonBody) : normalizeFormEvent(body as WebhookFormBody)
       await claimWebhookToken(redis, config.REDIS_KEY_PREFIX, signature.token, event.id, tolerance * 2)
 
       const stored = await eventWriter.record({
@@ -318,4 +315,4 @@ export function createOutreachService (deps: OutreachServiceDeps) {
     }
   }
 }
-export type OutreachService = ReturnType<typeof createOutreachService>
+export type MessagesService = ReturnType<typeof createMessagesService>

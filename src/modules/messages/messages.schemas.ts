@@ -168,32 +168,7 @@ export const TrackingDataResponseSchema = Type.Object({
 })
 export type TrackingDataResponse = Static<typeof TrackingDataResponseSchema>
 
-const Signature = Type.Object({
-  timestamp: Type.String({ pattern: '^[0-9]{1,12}$', description: 'Unix seconds' }),
-  token: Type.String({ minLength: 1, maxLength: 256 }),
-  signature: Type.String({ minLength: 1, maxLength: 256, description: 'Hex HMAC-SHA256 of timestamp+token' }),
-})
-
-export const WebhookJsonBodySchema = Type.Object({
-  signature: Signature,
-  'event-data': Type.Object({
-    event: Type.String({ minLength: 1, maxLength: 64 }),
-    id: Type.String({ minLength: 1, maxLength: 256 }),
-    timestamp: Type.Number({ minimum: 0 }),
-    recipient: Type.String({ minLength: 1, maxLength: 998 }),
-  }, { additionalProperties: true }),
-}, { additionalProperties: true, description: 'Mailgun webhook (signature + event-data)' })
-export type WebhookJsonBody = Static<typeof WebhookJsonBodySchema>
-
-export const WebhookFormBodySchema = Type.Object({
-  timestamp: Type.String({ pattern: '^[0-9]{1,12}$' }),
-  token: Type.String({ minLength: 1, maxLength: 256 }),
-  signature: Type.String({ minLength: 1, maxLength: 256 }),
-  event: Type.String({ minLength: 1, maxLength: 64 }),
-  recipient: Type.String({ minLength: 1, maxLength: 998 }),
-}, { additionalProperties: true, description: 'Mailgun legacy webhook, form-encoded' })
-export type WebhookFormBody = Static<typeof WebhookFormBodySchema>
-
+/** The webhook's answer; Mailgun's request bodies are defined with the rest of its wire format in providers/mailgun-webhook.ts. */
 export const WebhookResponseSchema = Type.Object({
   success: Type.Literal(true),
   message: Type.String(),

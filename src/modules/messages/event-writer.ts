@@ -1,7 +1,7 @@
 // Group commit for webhook events: requests arriving together share one INSERT and one commit.
 import type pg from 'pg'
 import type { Logger } from 'pino'
-import { createOutreachRepository, type NewEvent } from './outreach.repository.ts'
+import { createMessagesRepository, type NewEvent } from './messages.repository.ts'
 
 interface Pending { event: NewEvent, resolve: (stored: boolean) => void, reject: (err: unknown) => void }
 
@@ -23,7 +23,7 @@ const RETRYABLE = new Set(['40P01', '40001'])
  * is sent when a writer slot is free, with everything that arrived in the meantime.
  */
 export function createEventWriter (pool: pg.Pool, logger: Logger, defaultTenant: () => Promise<{ id: string }>, options: EventWriterOptions = {}) {
-  const repository = createOutreachRepository(pool)
+  const repository = createMessagesRepository(pool)
   const maxBatch = options.maxBatch ?? 500
   const concurrency = options.concurrency ?? 4
   let queue: Pending[] = []

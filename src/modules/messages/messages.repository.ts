@@ -1,6 +1,7 @@
-// SQL for the Outreach API: messages, tracking events with their rollups, and suppressions.
+// SQL of the messages module: sent messages, provider tracking events with their rollups and the suppressions they cause.
 import type { Queryable } from '../../db/pool.ts'
-import { EVENT_TIME_FIELD, type WebhookEventType } from '../webhooks/webhooks.constants.ts'
+import { webhookEventDataSql, webhookOutboxSql } from '../webhooks/webhook-events.ts'
+import type { WebhookEventType } from '../webhooks/webhooks.constants.ts'
 import type { SuppressionReason } from '../suppressions/suppressions.constants.ts'
 
 /** Rollup rows per campaign and day are spread over this many shards; readers sum them. */
@@ -61,7 +62,6 @@ const WEBHOOK_TYPE_OF_COUNTER: Record<StatCounter, WebhookEventType> = {
 const WEBHOOK_EVENT_MAP = {
   counters: Object.keys(WEBHOOK_TYPE_OF_COUNTER),
   types: Object.values(WEBHOOK_TYPE_OF_COUNTER),
-  timeFields: Object.values(WEBHOOK_TYPE_OF_COUNTER).map(type => EVENT_TIME_FIELD[type]),
 }
 
 export interface StatTotals {
@@ -171,7 +171,7 @@ function randomShard (): number {
   return Math.floor(Math.random() * STAT_SHARDS)
 }
 
-export function createOutreachRepository (db: Queryable) {
+export function createMessagesRepository (db: Queryable) {
   return {
     async insertMessage (message: NewMessage): Promise<string> {
       const { rows } = await db.query<{ id: string }>(
@@ -270,43 +270,23 @@ export function createOutreachRepository (db: Queryable) {
            SELECT DISTINCT ON (tenant_id, lower(recipient)) tenant_id, lower(recipient), suppress, provider_event_id
            FROM counted WHERE suppress IS NOT NULL ORDER BY tenant_id, lower(recipient)
            ON CONFLICT (tenant_id, email) DO NOTHING
-         ), hook_targets AS (
-           -- The outbox for customer webhooks (seed 002): each new countable event that an endpoint of its tenant
-           -- subscribes to becomes a webhook event and one delivery per endpoint, committed with the event itself.
-           SELECT c.provider, c.provider_event_id, e.id AS endpoint_id
-           FROM counted c
-           JOIN unnest($20::text[], $21::text[]) AS m(counter, type) ON m.counter = c.counter
-           JOIN webhook_endpoints e ON e.tenant_id = c.tenant_id AND e.active AND e.disabled_at IS NULL AND m.type = ANY (e.events)
          ), hook_input AS (
-           SELECT c.provider, c.provider_event_id, c.tenant_id, c.occurred_at, c.campaign, c.provider_message_id, c.recipient, m.type, m.time_field,
-             'evt_' || replace(gen_random_uuid()::text, '-', '') AS id,
-             to_char(c.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
-           FROM counted c JOIN unnest($20::text[], $21::text[], $22::text[]) AS m(counter, type, time_field) ON m.counter = c.counter
-           WHERE (c.provider, c.provider_event_id) IN (SELECT provider, provider_event_id FROM hook_targets)
-         ), hook_events AS (
-           INSERT INTO webhook_events (id, tenant_id, type, occurred_at, body)
-           SELECT h.id, h.tenant_id, h.type, h.occurred_at, json_build_object(
-             'id', h.id, 'type', h.type, 'timestamp', h.at,
-             'data', json_build_object('campaignId', h.campaign, 'messageId', coalesce(h.provider_message_id, ''),
-               'recipientEmail', h.recipient, h.time_field, h.at))::text
-           FROM hook_input h
-           RETURNING id
-         ), hook_deliveries AS (
-           INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, next_attempt_at)
-           SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), h.tenant_id, t.endpoint_id, h.id, now()
-           FROM hook_targets t JOIN hook_input h USING (provider, provider_event_id)
-           WHERE EXISTS (SELECT 1 FROM hook_events WHERE hook_events.id = h.id)
-           RETURNING id
-         )
+           -- The outbox for customer webhooks (seed 002), committed with the events: each new countable event becomes a
+           -- webhook event and its deliveries when an endpoint of its tenant subscribes to its type.
+           SELECT c.tenant_id, m.type, c.occurred_at, ${webhookEventDataSql({
+             campaignId: 'c.campaign', messageId: "coalesce(c.provider_message_id, '')", recipientEmail: 'c.recipient',
+           })} AS data
+           FROM counted c JOIN unnest($20::text[], $21::text[]) AS m(counter, type) ON m.counter = c.counter
+         ), ${webhookOutboxSql('hook_input')}
          SELECT provider_event_id, NULL::text AS delivery_id FROM ev
          UNION ALL
-         SELECT NULL, id FROM hook_deliveries`,
+         SELECT NULL, id FROM outbox_deliveries`,
         values: [column(e => e.providerEventId), column(e => e.providerMessageId), column(e => e.event), column(e => e.severity),
           column(e => e.recipient), column(e => e.campaign), column(e => JSON.stringify(e.tags)), column(e => e.occurredAt),
           column(e => json(e.deliveryStatus)), column(e => json(e.clientInfo)), column(e => json(e.geolocation)), column(e => e.url),
           column(e => JSON.stringify(e.payload)), column(e => e.counter), column(e => e.acceptedElsewhere), column(e => e.suppress),
           column(e => e.provider), defaultTenantId, randomShard(),
-          WEBHOOK_EVENT_MAP.counters, WEBHOOK_EVENT_MAP.types, WEBHOOK_EVENT_MAP.timeFields],
+          WEBHOOK_EVENT_MAP.counters, WEBHOOK_EVENT_MAP.types],
       })
       const stored = new Set<string>()
       const deliveryIds: string[] = []
@@ -315,19 +295,6 @@ export function createOutreachRepository (db: Queryable) {
         else if (row.delivery_id !== null) deliveryIds.push(row.delivery_id)
       }
       return { stored, deliveryIds }
-    },
-
-    async suppressedAmong (tenantId: string, emails: string[]): Promise<Set<string>> {
-      const { rows } = await db.query<{ email: string }>(
-        'SELECT email FROM suppressions WHERE tenant_id = $1 AND email = ANY($2::text[])',
-        [tenantId, emails.map(e => e.toLowerCase())])
-      return new Set(rows.map(r => r.email))
-    },
-
-    async isSuppressed (tenantId: string, email: string): Promise<SuppressionReason | null> {
-      const { rows } = await db.query<{ reason: SuppressionReason }>(
-        'SELECT reason FROM suppressions WHERE tenant_id = $1 AND email = $2', [tenantId, email.toLowerCase()])
-      return rows[0]?.reason ?? null
     },
 
     /**
@@ -413,4 +380,4 @@ export function createOutreachRepository (db: Queryable) {
     },
   }
 }
-export type OutreachRepository = ReturnType<typeof createOutreachRepository>
+export type MessagesRepository = ReturnType<typeof createMessagesRepository>

@@ -1,10 +1,33 @@
-// Mailgun webhook bodies → one normalized event: signature checks, token replay memory, field mapping.
+// Mailgun's webhook wire format, known here only: the two body schemas, the signature scheme and the field mapping.
 import { createHmac, createHash, timingSafeEqual } from 'node:crypto'
-import type { Redis } from 'ioredis'
-import { UnauthorizedError, ValidationError } from '../../errors.ts'
-import type { StatCounter } from './outreach.repository.ts'
-import type { SuppressionReason } from '../suppressions/suppressions.constants.ts'
-import type { WebhookFormBody, WebhookJsonBody } from './outreach.schemas.ts'
+import { Type, type Static } from 'typebox'
+import { UnauthorizedError, ValidationError } from '../errors.ts'
+
+const Signature = Type.Object({
+  timestamp: Type.String({ pattern: '^[0-9]{1,12}$', description: 'Unix seconds' }),
+  token: Type.String({ minLength: 1, maxLength: 256 }),
+  signature: Type.String({ minLength: 1, maxLength: 256, description: 'Hex HMAC-SHA256 of timestamp+token' }),
+})
+
+export const MailgunWebhookJsonSchema = Type.Object({
+  signature: Signature,
+  'event-data': Type.Object({
+    event: Type.String({ minLength: 1, maxLength: 64 }),
+    id: Type.String({ minLength: 1, maxLength: 256 }),
+    timestamp: Type.Number({ minimum: 0 }),
+    recipient: Type.String({ minLength: 1, maxLength: 998 }),
+  }, { additionalProperties: true }),
+}, { additionalProperties: true, description: 'Mailgun webhook (signature + event-data)' })
+type MailgunWebhookJson = Static<typeof MailgunWebhookJsonSchema>
+
+export const MailgunWebhookFormSchema = Type.Object({
+  timestamp: Type.String({ pattern: '^[0-9]{1,12}$' }),
+  token: Type.String({ minLength: 1, maxLength: 256 }),
+  signature: Type.String({ minLength: 1, maxLength: 256 }),
+  event: Type.String({ minLength: 1, maxLength: 64 }),
+  recipient: Type.String({ minLength: 1, maxLength: 998 }),
+}, { additionalProperties: true, description: 'Mailgun legacy webhook, form-encoded' })
+type MailgunWebhookForm = Static<typeof MailgunWebhookFormSchema>
 
 export interface MailgunSignature { timestamp: string, token: string, signature: string }
 
@@ -28,7 +51,6 @@ export interface NormalizedEvent {
 export const WEBHOOK_MESSAGE = {
   badSignature: 'Invalid webhook signature',
   staleTimestamp: 'Webhook timestamp is outside the accepted window',
-  tokenReused: 'Webhook token was already used for a different event',
 } as const
 
 /** Checks the HMAC (timing-safe) and the timestamp window; throws 401 on either. */
@@ -38,17 +60,6 @@ export function verifyMailgunSignature (signature: MailgunSignature, signingKey:
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new UnauthorizedError(WEBHOOK_MESSAGE.badSignature)
   const age = nowMs / 1000 - Number(signature.timestamp)
   if (Math.abs(age) > toleranceSeconds) throw new UnauthorizedError(WEBHOOK_MESSAGE.staleTimestamp)
-}
-
-/**
- * The signature does not cover the body, so a token may carry one event only. The first use stores the
- * event id under the token; the same token and id again is Mailgun retrying (allowed, the insert dedupes),
- * the same token with another id is a replay of a captured signature (401).
- */
-export async function claimWebhookToken (redis: Redis, keyPrefix: string, token: string, eventId: string, ttlSeconds: number): Promise<void> {
-  const key = `${keyPrefix}:webhook-token:${createHash('sha256').update(token).digest('hex')}`
-  const previous = await redis.set(key, eventId, 'EX', ttlSeconds, 'NX', 'GET')
-  if (previous !== null && previous !== eventId) throw new UnauthorizedError(WEBHOOK_MESSAGE.tokenReused)
 }
 
 function asRecord (value: unknown): Record<string, unknown> | null {
@@ -78,27 +89,6 @@ function normalizeType (event: string, severity: string | null): string {
   return name
 }
 
-export function statCounterFor (type: string): StatCounter | null {
-  switch (type) {
-    case 'delivered': return 'delivered'
-    case 'opened': return 'opens'
-    case 'clicked': return 'clicks'
-    case 'bounced': return 'bounces'
-    case 'complained': return 'complaints'
-    case 'unsubscribed': return 'unsubscribes'
-    default: return null
-  }
-}
-
-export function suppressionFor (type: string): SuppressionReason | null {
-  switch (type) {
-    case 'bounced': case 'dropped': return 'bounce'
-    case 'complained': return 'complaint'
-    case 'unsubscribed': return 'unsubscribe'
-    default: return null
-  }
-}
-
 function parseRecipient (value: string): string {
   const recipient = value.trim().toLowerCase()
   if (!/^[^\s@]+@[^\s@]+$/.test(recipient)) throw new ValidationError('event-data.recipient must be an email address')
@@ -106,7 +96,7 @@ function parseRecipient (value: string): string {
 }
 
 /** The current webhook format: `signature` and `event-data`. */
-export function normalizeJsonEvent (body: WebhookJsonBody): NormalizedEvent {
+function normalizeJsonEvent (body: MailgunWebhookJson): NormalizedEvent {
   const data = body['event-data'] as Record<string, unknown>
   const severity = asString(data.severity) ?? null
   const type = normalizeType(String(data.event), severity)
@@ -152,7 +142,7 @@ const LEGACY_FIELDS = new Set(['timestamp', 'token', 'signature', 'event', 'reci
  * The legacy form-encoded webhook. It carries no event id, so one is derived from the signed token and the
  * event's identity: a retry of the same post maps to the same id, a different event under the same token does not.
  */
-export function normalizeFormEvent (body: WebhookFormBody): NormalizedEvent {
+function normalizeFormEvent (body: MailgunWebhookForm): NormalizedEvent {
   const fields = body as Record<string, unknown>
   const type = normalizeType(body.event, null)
   const providerMessageId = (asString(fields['message-id']) ?? asString(fields['Message-Id']))?.replace(/^<(.*)>$/, '$1') ?? null
@@ -180,4 +170,19 @@ export function normalizeFormEvent (body: WebhookFormBody): NormalizedEvent {
     url: asString(fields.url) ?? null,
     payload: Object.fromEntries(Object.entries(fields).filter(([name]) => name !== 'signature' && name !== 'token')),
   }
+}
+
+export interface MailgunWebhook { signature: MailgunSignature, event: NormalizedEvent }
+
+/**
+ * A webhook body as Fastify parsed and validated it (MailgunWebhookJsonSchema, or MailgunWebhookFormSchema for a
+ * form), split into the signature to verify and the event it carries. The content type tells the two formats apart.
+ */
+export function parseMailgunWebhook (body: unknown, contentType: string | undefined): MailgunWebhook {
+  if (contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded') ?? false) {
+    const form = body as MailgunWebhookForm
+    return { signature: { timestamp: form.timestamp, token: form.token, signature: form.signature }, event: normalizeFormEvent(form) }
+  }
+  const json = body as MailgunWebhookJson
+  return { signature: json.signature, event: normalizeJsonEvent(json) }
 }
