@@ -29,10 +29,8 @@ async function campaignStartedAt (id: string): Promise<number> {
 
 t.before(async () => {
   mailgun = await startFakeMailgun()
-  // Spawned one after the other: four processes compiling at once on a busy machine start slowly.
-  apis = [await spawnApi(t, mailgun), await spawnApi(t, mailgun)]
-  await spawnWorker(t, mailgun)
-  await spawnWorker(t, mailgun)
+  const [apiA, apiB] = await Promise.all([spawnApi(t, mailgun), spawnApi(t, mailgun), spawnWorker(t, mailgun), spawnWorker(t, mailgun)])
+  apis = [apiA, apiB]
 })
 t.teardown(() => mailgun.close())
 
@@ -46,7 +44,7 @@ t.test('a key\'s per-minute limit is counted once across both APIs', async (t) =
     const res = await httpRequest(`${n % 2 === 0 ? a : b}/api/v1/campaigns`, { headers: { 'x-api-key': client.key } })
     statuses.push(res.statusCode)
     remaining.push(Number(res.headers.get('x-ratelimit-remaining') ?? NaN))
-    await sleep(120)
+    await sleep(105)
   }
   const allowed = statuses.filter(s => s === 200).length
   t.equal(allowed, 100, 'exactly the 100 a minute allows, across both APIs (per-process counting would allow 200)')
@@ -60,9 +58,9 @@ t.test('a key\'s per-second limit is counted once across both APIs', async (t) =
   const client = await httpCaller(t, ['campaigns.read'])
   const [a, b] = apis.map(api => api.url('')) as [string, string]
   // 20 at once, 10 to each API: per-process counting lets all 20 through. A burst that straddles two 1 s windows
-  // can legitimately pass more than 10, so a fresh key gets up to three tries.
+  // can legitimately pass more than 10, so a fresh key gets up to five tries.
   const observed: number[] = []
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 5; attempt++) {
     const key = attempt === 0 ? client.key : await client.newKey()
     const results = await Promise.all(Array.from({ length: 20 }, (_, n) =>
       httpRequest(`${n % 2 === 0 ? a : b}/api/v1/campaigns`, { headers: { 'x-api-key': key } })))
