@@ -1,6 +1,7 @@
 // Redis faults on a Redis this file starts itself (never the shared one), against the real service process:
 // stalled mid-campaign (SIGSTOP) → 503s in the envelope, no hang, and the campaign completes after SIGCONT;
-// emptied mid-campaign (FLUSHALL) → the campaign completes from Postgres (the sweep re-plans it).
+// emptied mid-campaign (FLUSHALL) → the campaign completes from Postgres (the sweep re-plans it); killed and
+// restarted → 503 at once while it is gone, then service as usual.
 import { spawn } from 'node:child_process'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
@@ -17,11 +18,11 @@ const STALLED_REQUEST_BUDGET_MS = 30_000
 /** How long Redis stays stopped: longer than the campaign workers' 10 s job locks, so jobs stall too. */
 const STALL_MS = 15_000
 
-interface OwnRedis { url: string, child: ReturnType<typeof spawn>, client: Redis }
+interface OwnRedis { url: string, port: number, child: ReturnType<typeof spawn>, client: Redis }
 
-/** redis-server on a free port, no persistence; killed (after a SIGCONT) when the test ends. */
-async function startRedis (t: Test): Promise<OwnRedis> {
-  const port = await freePort()
+/** redis-server on a free port (or `port`), no persistence; killed (after a SIGCONT) when the test ends. */
+async function startRedis (t: Test, port?: number): Promise<OwnRedis> {
+  port ??= await freePort()
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
   const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
   const url = `redis://127.0.0.1:${port}`
@@ -34,7 +35,7 @@ async function startRedis (t: Test): Promise<OwnRedis> {
     await exited
   })
   await client.ping()
-  return { url, child, client }
+  return { url, port, child, client }
 }
 
 function assertEnvelope (t: Test, res: HttpResponse, status: number, code: string, what: string): void {
@@ -148,4 +149,33 @@ t.test('Redis emptied (FLUSHALL) mid-campaign: the campaign completes from Postg
   t.equal(states.sent, received, 'every recipient the provider got is recorded sent')
   t.equal(withoutReason, 0, 'unsent recipients carry a reason')
   t.comment(`observed: flushed ${keysBefore} keys with the first batch at the provider; end: sent ${states.sent ?? 0}, unknown ${states.unknown ?? 0}, failed ${states.failed ?? 0}, provider received ${received}`)
+})
+
+t.test('Redis killed and restarted: webhooks answer 503 at once while it is gone, then 200 again without a restart of the service', async (t) => {
+  const first = await startRedis(t)
+  const mailgun = await startFakeMailgun()
+  t.teardown(() => mailgun.close())
+  const service = await spawnApi(t, mailgun, { REDIS_URL: first.url })
+  const base = service.url('')
+  t.equal((await httpRequest(`${base}/outreach/webhook`, { method: 'POST', body: webhookBody() })).statusCode, 200, 'stored while Redis is up')
+
+  first.client.disconnect()
+  first.child.kill('SIGKILL')
+  await new Promise(resolve => first.child.once('exit', resolve))
+  const down = await timed(() => httpRequest(`${base}/outreach/webhook`, { method: 'POST', body: webhookBody(), timeoutMs: STALLED_REQUEST_BUDGET_MS }))
+  assertEnvelope(t, down.value, 503, 'SERVICE_UNAVAILABLE', 'webhook while Redis is down')
+  t.ok(down.ms < STALLED_REQUEST_BUDGET_MS, `answered in ${down.ms} ms`)
+
+  await startRedis(t, first.port)
+  const deadline = Date.now() + 60_000
+  let recovered: HttpResponse | undefined
+  while (Date.now() < deadline) {
+    recovered = await httpRequest(`${base}/outreach/webhook`, { method: 'POST', body: webhookBody() })
+    if (recovered.statusCode === 200) break
+    t.equal(recovered.statusCode, 503, 'until it reconnects: 503, never 500')
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+  t.equal(recovered?.statusCode, 200, 'webhooks are stored again once Redis is back')
+  t.notOk(service.hasExited(), 'the service stayed up')
+  t.comment(`observed: webhook ${down.value.statusCode} in ${down.ms} ms while Redis was down; ${recovered?.statusCode} after the restart`)
 })
