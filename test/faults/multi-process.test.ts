@@ -7,7 +7,7 @@ import { TEST_DATABASE_URL } from '../helpers/build.ts'
 import { recipients, SEED_CAMPAIGN } from '../helpers/campaigns.ts'
 import { startFakeMailgun, type FakeMailgun } from '../helpers/fake-mailgun.ts'
 import type { ServiceProcess } from '../helpers/process.ts'
-import { httpCaller, httpRequest, spawnApi, spawnWorker, waitForCampaign } from '../helpers/service-processes.ts'
+import { campaignStartedAt, httpCaller, httpRequest, spawnApi, spawnWorker, waitForCampaign } from '../helpers/service-processes.ts'
 
 t.setTimeout(300_000)
 
@@ -15,17 +15,6 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
 let mailgun: FakeMailgun
 let apis: ServiceProcess[]
-
-async function campaignStartedAt (id: string): Promise<number> {
-  const db = new pg.Client({ connectionString: TEST_DATABASE_URL })
-  await db.connect()
-  try {
-    const { rows } = await db.query<{ started_at: Date }>('SELECT started_at FROM campaigns WHERE id = $1', [id])
-    return (rows[0] as { started_at: Date }).started_at.getTime()
-  } finally {
-    await db.end()
-  }
-}
 
 t.before(async () => {
   mailgun = await startFakeMailgun()

@@ -137,6 +137,18 @@ export async function recipientStates (campaignId: string): Promise<{ states: Re
   }
 }
 
+/** When the campaign started sending (ms): its first throttle slot is no earlier, so later slots count from here. */
+export async function campaignStartedAt (id: string): Promise<number> {
+  const db = new pg.Client({ connectionString: TEST_DATABASE_URL })
+  await db.connect()
+  try {
+    const { rows } = await db.query<{ started_at: Date }>('SELECT started_at FROM campaigns WHERE id = $1', [id])
+    return (rows[0] as { started_at: Date }).started_at.getTime()
+  } finally {
+    await db.end()
+  }
+}
+
 /** Recipients the fake received more than once, and how many distinct ones of `emails` it received. */
 export function deliveryCounts (mailgun: FakeMailgun, emails: string[]): { received: number, duplicated: string[] } {
   let received = 0
