@@ -34,6 +34,30 @@ export function isInfrastructureUnavailable (err: { code?: unknown, message?: un
     message.includes('Connection terminated')
 }
 
+// --- Redis unavailable -------------------------------------------------------------------------------------
+// ioredis rejects a command with a plain Error when Redis stalls or drops: the producer connection's
+// commandTimeout, a closed or not-yet-ready connection (enableOfflineQueue false), the retries of one command
+// used up. A failover on ElastiCache also answers a few replies that only mean "not now". All are outages of a
+// dependency, so 503 (retry with backoff), not 500.
+const REDIS_UNAVAILABLE_MESSAGES = [
+  'Command timed out',
+  'Connection is closed',
+  "Stream isn't writeable",
+  'enableOfflineQueue',
+  'Reached the max retries per request limit',
+  'All sentinels are unreachable',
+]
+const REDIS_UNAVAILABLE_REPLIES = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY) /
+
+export function isRedisUnavailable (err: { name?: unknown, message?: unknown }): boolean {
+  const name = typeof err.name === 'string' ? err.name : ''
+  const message = typeof err.message === 'string' ? err.message : ''
+  if (name === 'MaxRetriesPerRequestError') return true
+  if (name === 'ReplyError' && REDIS_UNAVAILABLE_REPLIES.test(message)) return true
+  return REDIS_UNAVAILABLE_MESSAGES.some(fragment => message.includes(fragment))
+}
+// --- end Redis unavailable ---------------------------------------------------------------------------------
+
 function validationDetails (error: FastifyError): FieldError[] {
   const context = error.validationContext ?? 'body'
   return (error.validation ?? []).map((issue) => {
@@ -68,7 +92,7 @@ async function errorHandlerPlugin (app: FastifyInstance) {
       return reply.code(status).send(errorEnvelope(error.code, error.message))
     }
 
-    if (status === 503 || isInfrastructureUnavailable(error)) {
+    if (status === 503 || isInfrastructureUnavailable(error) || isRedisUnavailable(error)) {
       request.log.warn({ err: error }, 'dependency unavailable')
       const message = error.code === ERROR_CODE.serviceUnavailable ? error.message : 'Service temporarily unavailable, retry with backoff'
       return reply.code(503).send(errorEnvelope(ERROR_CODE.serviceUnavailable, message))

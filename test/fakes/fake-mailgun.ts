@@ -14,8 +14,12 @@ export interface ReceivedMessage {
   recipientVariables?: Record<string, Record<string, string>>
 }
 
-/** ok: accept; fail: answer status with body; hang: never answer (to exercise client timeouts). */
-export type FakeMailgunMode = { kind: 'ok' } | { kind: 'fail', status: number, body: unknown } | { kind: 'hang' }
+/**
+ * ok: accept; fail: answer status with body (nothing recorded); hang: never answer, nothing recorded (to exercise
+ * client timeouts); accept-and-hang: record the message as received (Mailgun may send it) and never answer, the
+ * case where the client times out after the request left.
+ */
+export type FakeMailgunMode = { kind: 'ok' } | { kind: 'fail', status: number, body: unknown } | { kind: 'hang' } | { kind: 'accept-and-hang' }
 
 export interface FakeMailgun {
   url: string
@@ -27,6 +31,8 @@ export interface FakeMailgun {
   script: FakeMailgunMode[]
   /** Messages each address was sent (every address in `to` gets its own copy, as with Mailgun). */
   perRecipient: Map<string, number>
+  /** Every message request with the answer the mode chose and when, failed and hanging ones included. */
+  requests: Array<{ at: number, mode: FakeMailgunMode['kind'], firstTo: string | undefined }>
   /** Runs after a request is recorded and before it is answered (a test may kill a worker from here). */
   onReceive?: (message: ReceivedMessage) => void | Promise<void>
   close: () => Promise<void>
@@ -43,7 +49,7 @@ function json (response: ServerResponse, status: number, body: unknown): void {
 }
 
 export async function startFakeMailgun (port = 0): Promise<FakeMailgun> {
-  const fake: Omit<FakeMailgun, 'url' | 'close'> = { received: [], templates: new Set(), mode: { kind: 'ok' }, script: [], perRecipient: new Map() }
+  const fake: Omit<FakeMailgun, 'url' | 'close'> = { received: [], templates: new Set(), mode: { kind: 'ok' }, script: [], perRecipient: new Map(), requests: [] }
 
   const server = createServer((request, response) => {
     (async () => {
@@ -57,6 +63,7 @@ export async function startFakeMailgun (port = 0): Promise<FakeMailgun> {
       for (const [name, value] of form.entries()) (fields[name] ??= []).push(typeof value === 'string' ? value : await value.text())
 
       const mode = fake.script.shift() ?? fake.mode
+      fake.requests.push({ at: Date.now(), mode: mode.kind, firstTo: fields.to?.[0]?.split(',')[0]?.trim().toLowerCase() })
       if (mode.kind === 'hang') return
       if (mode.kind === 'fail') return json(response, mode.status, mode.body)
       if (user !== 'api' || !password) return json(response, 401, { message: 'Invalid private key' })
@@ -83,6 +90,7 @@ export async function startFakeMailgun (port = 0): Promise<FakeMailgun> {
         }
       }
       await fake.onReceive?.(message)
+      if (mode.kind === 'accept-and-hang') return
       const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14)
       json(response, 200, { id: `<${stamp}.${randomBytes(6).toString('hex')}@${domain}>`, message: 'Queued. Thank you.' })
     })().catch((err: unknown) => json(response, 500, { message: String(err) }))
