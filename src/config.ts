@@ -87,6 +87,9 @@ export const ConfigSchema = Type.Object({
   SMTP_PASSWORD: Type.Optional(Type.String({ minLength: 1, description: 'SMTP password; never logged' })),
   SMTP_SECURE: Type.Boolean({ default: false, description: 'TLS from the first byte (port 465); otherwise STARTTLS when offered' }),
   SMTP_POOL_SIZE: Type.Integer({ default: 5, minimum: 1, description: 'Pooled SMTP connections' }),
+  SMTP_ALLOW_INSECURE_AUTH: Type.Boolean({
+    default: false, description: 'Send SMTP credentials over a connection without TLS to a relay that is not on loopback (a relay on a trusted private network that offers no STARTTLS); otherwise AUTH waits for STARTTLS and a relay without it is refused',
+  }),
   SES_CONFIGURATION_SET: Type.Optional(Type.String({ minLength: 1, description: 'SES configuration set for event publishing' })),
 
   // --- Campaigns (seeds 002 and 003) ---
@@ -95,6 +98,9 @@ export const ConfigSchema = Type.Object({
   CAMPAIGN_SEND_ATTEMPTS: Type.Integer({ default: 6, minimum: 1, maximum: 50, description: 'Attempts of a campaign batch the provider could not take (unavailable) before its recipients are marked failed' }),
   CAMPAIGN_RETRY_BASE_MS: Type.Integer({ default: 5_000, minimum: 1, description: 'First retry delay of such a batch; doubled on each next attempt' }),
   CAMPAIGN_SWEEP_INTERVAL_MS: Type.Integer({ default: 60_000, minimum: 100, description: 'How often campaigns that should be sending are planned again from Postgres (covers jobs lost with Redis)' }),
+  SMTP_RELAY_PORTS: Type.String({
+    default: '25,465,587,2525', pattern: '^[0-9]{1,5}( *, *[0-9]{1,5})*$', description: 'Comma-separated ports a relay named in a /smtp-campaign request may use (SMTP_SERVER itself: only SMTP_PORT)',
+  }),
   SMTP_RELAY_ALLOW_PRIVATE: Type.Boolean({
     default: false, description: 'Let /smtp-campaign name relays on loopback, private and link-local addresses (tests and local development only)',
   }),

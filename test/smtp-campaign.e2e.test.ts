@@ -53,7 +53,12 @@ function header (raw: string, name: string): string | undefined {
 
 t.test('an SMTP campaign with an attachment reaches every subscribed contact and completes', async (t) => {
   await prepareDatabase()
-  const deps = await createDependencies(testConfig({ CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'), SMTP_RELAY_ALLOW_PRIVATE: true }))
+  const smtpPassword = `relay-pw-${randomBytes(8).toString('hex')}`
+  const smtp = await smtpServer(t, 'relay-user', smtpPassword)
+  // The test relay listens on a free port, not a submission port: the port list names it.
+  const deps = await createDependencies(testConfig({
+    CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'), SMTP_RELAY_ALLOW_PRIVATE: true, SMTP_RELAY_PORTS: `587,${smtp.port}`,
+  }))
   t.teardown(() => closeDependencies(deps))
   const app = await buildApp(deps, { logger: false })
   const workers = await startWorkers(deps)
@@ -62,8 +67,6 @@ t.test('an SMTP campaign with an attachment reaches every subscribed contact and
     await app.close()
   })
 
-  const smtpPassword = `relay-pw-${randomBytes(8).toString('hex')}`
-  const smtp = await smtpServer(t, 'relay-user', smtpPassword)
   const api = await caller(app, ['campaigns.write', 'campaigns.read', 'contacts.write'])
   for (const contact of [{ email: 'ada@example.com', first_name: 'Ada' }, { email: 'bob@example.com', first_name: 'Bob' }]) {
     t.equal((await api.request('POST', '/contacts', contact)).statusCode, 201)
@@ -117,7 +120,8 @@ t.test('an SMTP campaign with an attachment reaches every subscribed contact and
 
 t.test('a relay host that resolves to a private address is refused by the worker, and nothing reaches it', async (t) => {
   await prepareDatabase()
-  const deps = await createDependencies(testConfig({ CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex') }))
+  const smtp = await smtpServer(t, 'relay-user', 'relay-pw')
+  const deps = await createDependencies(testConfig({ CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'), SMTP_RELAY_PORTS: `587,${smtp.port}` }))
   t.teardown(() => closeDependencies(deps))
   const app = await buildApp(deps, { logger: false })
   const workers = await startWorkers(deps)
@@ -125,7 +129,6 @@ t.test('a relay host that resolves to a private address is refused by the worker
     await workers.close()
     await app.close()
   })
-  const smtp = await smtpServer(t, 'relay-user', 'relay-pw')
   const api = await caller(app, ['campaigns.write', 'campaigns.read', 'contacts.write'])
   t.equal((await api.request('POST', '/contacts', { email: 'eve@example.com', first_name: 'Eve' })).statusCode, 201)
 
