@@ -32,8 +32,8 @@ import { createBatchRenderer, type BatchRenderer } from './batch-content.ts'
 import type { MessageDecorator } from './campaign.types.ts'
 import { createCampaignsRepository, type CampaignRow, type RecipientRow } from './campaigns.repository.ts'
 import { batchSizeFor, campaignProvider } from './campaigns.service.ts'
-import { pinPublicHost } from './relay-guard.ts'
-import { isOperatorRelay } from './smtp-campaign.ts'
+import { vetRequestedRelay } from './relay-guard.ts'
+import { isOperatorRelay, relayPorts } from './smtp-campaign.ts'
 import { openSecret, parseEncryptionKey } from './secret-box.ts'
 
 export interface CampaignSenderDeps {
@@ -109,7 +109,9 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
         timeoutMs: config.EMAIL_PROVIDER_TIMEOUT_MS,
         poolSize: config.SMTP_POOL_SIZE,
         allowInsecureAuth: config.SMTP_ALLOW_INSECURE_AUTH,
-        ...(configured || config.SMTP_RELAY_ALLOW_PRIVATE ? {} : { pinHost: pinPublicHost }),
+        ...(configured
+          ? {}
+          : { pinHost: (host: string) => vetRequestedRelay(host, relay.port, { ports: relayPorts(config), allowPrivate: config.SMTP_RELAY_ALLOW_PRIVATE }) }),
       })
     relays.set(row.id, provider)
     return provider
