@@ -172,8 +172,14 @@ t.test('a campaign stored with a relay on a non-SMTP port (before ports were che
   const api = await caller(app, ['campaigns.write', 'campaigns.read', 'contacts.write'])
   t.equal((await api.request('POST', '/contacts', { email: 'eve@example.com', first_name: 'Eve' })).statusCode, 201)
   const body = {
-    subject: 'Hi', body: '<p>Hi</p>', campaign_name: 'Old', from_email: 'sender@example.com',
-    smtp_server: '127.0.0.1', smtp_port: smtp.port, smtp_username: 'relay-user', smtp_password: 'relay-pw',
+    subject: 'Hi',
+    body: '<p>Hi</p>',
+    campaign_name: 'Old',
+    from_email: 'sender@example.com',
+    smtp_server: '127.0.0.1',
+    smtp_port: smtp.port,
+    smtp_username: 'relay-user',
+    smtp_password: 'relay-pw',
   }
   assertError(t, await api.request('POST', '/smtp-campaign', body), 400, 'VALIDATION_ERROR')
   // As an older release stored it: the request translated under a configuration that let the port through.
