@@ -52,7 +52,16 @@ export const ConfigSchema = Type.Object({
   CLOUDFRONT_KEY_PAIR_ID: Type.Optional(Type.String({ minLength: 1, description: 'CloudFront public key id that signs report links' })),
   CLOUDFRONT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1, description: 'RSA private key: PEM text (\\n allowed) or a file path; else read from the secret below' })),
   CLOUDFRONT_PRIVATE_KEY_SECRET_NAME: Type.String({ default: 'cloudfront-private-key', minLength: 1, description: 'Secrets Manager secret with the PEM (or JSON {privateKey, keyPairId}) when CLOUDFRONT_PRIVATE_KEY is unset' }),
-  REPORT_KEY_TEMPLATE: Type.String({ default: 'reports/{customId}/{year}/{month}.pdf', description: 'Object key of a report; {customId}, {year} and {month} are filled in' }),
+  REPORT_KEY_TEMPLATE: Type.String({
+    default: 'reports/{tenant}/{customId}/{year}/{month}.pdf',
+    description: 'Object key of a report; {tenant}, {customId}, {year} and {month} are filled in. {tenant} (a whole path segment before the other placeholders) confines each tenant to its own prefix; a template without it needs REPORT_SINGLE_TENANT',
+  }),
+  REPORT_SINGLE_TENANT: Type.Optional(Type.String({
+    minLength: 1, description: 'The one tenant allowed to sign report links; lets a single-tenant deployment keep a REPORT_KEY_TEMPLATE without {tenant}',
+  })),
+  REPORT_LINKS_MAX_PER_REQUEST: Type.Integer({
+    default: 100, minimum: 1, maximum: 500, description: 'Most report links one /reports/links or /send-mail request may ask for (each is an RSA signature)',
+  }),
   REPORT_LINK_TTL_DAYS: Type.Integer({ default: 25, minimum: 1, maximum: 25, description: 'Days a report link stays valid (seed 001: at most 25)' }),
 
   // --- Outreach API (seed 000): email providers and Mailgun webhooks ---
@@ -78,6 +87,9 @@ export const ConfigSchema = Type.Object({
   SMTP_PASSWORD: Type.Optional(Type.String({ minLength: 1, description: 'SMTP password; never logged' })),
   SMTP_SECURE: Type.Boolean({ default: false, description: 'TLS from the first byte (port 465); otherwise STARTTLS when offered' }),
   SMTP_POOL_SIZE: Type.Integer({ default: 5, minimum: 1, description: 'Pooled SMTP connections' }),
+  SMTP_ALLOW_INSECURE_AUTH: Type.Boolean({
+    default: false, description: 'Send SMTP credentials over a connection without TLS to a relay that is not on loopback (a relay on a trusted private network that offers no STARTTLS); otherwise AUTH waits for STARTTLS and a relay without it is refused',
+  }),
   SES_CONFIGURATION_SET: Type.Optional(Type.String({ minLength: 1, description: 'SES configuration set for event publishing' })),
 
   // --- Campaigns (seeds 002 and 003) ---
@@ -86,6 +98,9 @@ export const ConfigSchema = Type.Object({
   CAMPAIGN_SEND_ATTEMPTS: Type.Integer({ default: 6, minimum: 1, maximum: 50, description: 'Attempts of a campaign batch the provider could not take (unavailable) before its recipients are marked failed' }),
   CAMPAIGN_RETRY_BASE_MS: Type.Integer({ default: 5_000, minimum: 1, description: 'First retry delay of such a batch; doubled on each next attempt' }),
   CAMPAIGN_SWEEP_INTERVAL_MS: Type.Integer({ default: 60_000, minimum: 100, description: 'How often campaigns that should be sending are planned again from Postgres (covers jobs lost with Redis)' }),
+  SMTP_RELAY_PORTS: Type.String({
+    default: '25,465,587,2525', pattern: '^[0-9]{1,5}( *, *[0-9]{1,5})*$', description: 'Comma-separated ports a relay named in a /smtp-campaign request may use (SMTP_SERVER itself: only SMTP_PORT)',
+  }),
   SMTP_RELAY_ALLOW_PRIVATE: Type.Boolean({
     default: false, description: 'Let /smtp-campaign name relays on loopback, private and link-local addresses (tests and local development only)',
   }),
@@ -152,10 +167,15 @@ export function validateConfig (raw: Record<string, unknown>): Config {
   } catch (err) {
     throw new ConfigError(describeConfigError(err, raw))
   }
+  let reportKeys
   try {
-    parseKeyTemplate(config.REPORT_KEY_TEMPLATE)
+    reportKeys = parseKeyTemplate(config.REPORT_KEY_TEMPLATE)
   } catch (err) {
     throw new ConfigError(`Invalid configuration: REPORT_KEY_TEMPLATE ${(err as Error).message.replace(/^REPORT_KEY_TEMPLATE /, '')}`)
+  }
+  if (!reportKeys.tenantScoped && config.REPORT_SINGLE_TENANT === undefined) {
+    throw new ConfigError('Invalid configuration: REPORT_KEY_TEMPLATE must contain {tenant} (e.g. reports/{tenant}/{customId}/{year}/{month}.pdf), ' +
+      'or REPORT_SINGLE_TENANT must name the one tenant allowed to sign its keys; see docs/upgrading.md')
   }
   if (config.CREDENTIALS_ENCRYPTION_KEY !== undefined) {
     try {

@@ -90,6 +90,8 @@ export async function createDependencies (config: Config, overrides: DependencyO
   const reports = createReportsService({
     domain: config.CLOUDFRONT_DOMAIN,
     keyTemplate: config.REPORT_KEY_TEMPLATE,
+    singleTenant: config.REPORT_SINGLE_TENANT,
+    maxPerRequest: config.REPORT_LINKS_MAX_PER_REQUEST,
     defaultDays: config.REPORT_LINK_TTL_DAYS,
     loadKeyPair: createKeyPairLoader({
       keyPairId: config.CLOUDFRONT_KEY_PAIR_ID,

@@ -44,8 +44,12 @@ function embeddedIpv4 (high: number, low: number): string {
 }
 
 /**
- * Why a webhook may not connect to this address, or null when it may. IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible,
- * NAT64 (64:ff9b::/96) and 6to4 (2002::/16) forms are judged by the IPv4 address inside them.
+ * Why a webhook may not connect to this address, or null when it may. Forms that carry an IPv4 address a gateway or
+ * the kernel may deliver to are judged by that IPv4 address: IPv4-mapped (::ffff:a.b.c.d), IPv4-translated / SIIT
+ * (::ffff:0:a.b.c.d), NAT64 (64:ff9b::/96) and 6to4 (2002::/16). The rest of ::/8 (::, ::1, IPv4-compatible
+ * ::a.b.c.d and the unassigned remainder), the rest of 64:ff9b::/32 (local-use NAT64 64:ff9b:1::/48 and unassigned
+ * space) and Teredo (2001::/32, whose client address is obfuscated) are refused outright: none is a public destination
+ * a customer's webhook needs, and each could hide an internal IPv4 address.
  */
 export function forbiddenAddressReason (address: string): string | null {
   const family = isIP(address.replace(/%.*$/, ''))
@@ -54,14 +58,15 @@ export function forbiddenAddressReason (address: string): string | null {
   const groups = ipv6Groups(address)
   if (!groups) return `${address} is not an IP address`
   const [g0, g1, g2, g3, g4, g5, g6, g7] = groups as [number, number, number, number, number, number, number, number]
-  const firstFiveZero = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0
+  const firstFourZero = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0
   let inner: string | null = null
-  if (firstFiveZero && g5 === 0xffff) inner = embeddedIpv4(g6, g7) // IPv4-mapped
-  else if (firstFiveZero && g5 === 0) {
-    // ::, ::1 and the deprecated IPv4-compatible ::a.b.c.d: none is a public destination.
-    return `${address} is not a public address`
-  } else if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) inner = embeddedIpv4(g6, g7) // NAT64
+  if (firstFourZero && g4 === 0 && g5 === 0xffff) inner = embeddedIpv4(g6, g7) // IPv4-mapped
+  else if (firstFourZero && g4 === 0xffff && g5 === 0) inner = embeddedIpv4(g6, g7) // IPv4-translated (SIIT, RFC 7915)
+  else if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) inner = embeddedIpv4(g6, g7) // NAT64
+  else if (g0 === 0x64 && g1 === 0xff9b) return `${address} is a NAT64 address outside 64:ff9b::/96, not a public address`
+  else if (g0 < 0x100) return `${address} is not a public address` // ::/8: ::, ::1, IPv4-compatible, unassigned
   else if (g0 === 0x2002) inner = embeddedIpv4(g1, g2) // 6to4
+  else if (g0 === 0x2001 && g1 === 0) return `${address} is a Teredo address, not a public address`
   if (inner !== null) return ipv4BlockList.check(inner, 'ipv4') ? `${address} maps to ${inner}, which is not a public address` : null
   const canonical = groups.map(group => group.toString(16)).join(':')
   return ipv6BlockList.check(canonical, 'ipv6') ? `${address} is not a public address` : null

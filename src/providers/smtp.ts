@@ -1,4 +1,5 @@
 // SMTP through a pooled nodemailer transport (SMTP_SERVER, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD).
+import { isIP } from 'node:net'
 import nodemailer, { type Transporter } from 'nodemailer'
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js'
 import type { Config } from '../config.ts'
@@ -29,7 +30,7 @@ export function createSmtpProvider (config: Config): EmailProvider {
     secure: config.SMTP_SECURE,
     username: config.SMTP_USERNAME,
     password: config.SMTP_PASSWORD,
-  }, { timeoutMs: config.EMAIL_PROVIDER_TIMEOUT_MS, poolSize: config.SMTP_POOL_SIZE })
+  }, { timeoutMs: config.EMAIL_PROVIDER_TIMEOUT_MS, poolSize: config.SMTP_POOL_SIZE, allowInsecureAuth: config.SMTP_ALLOW_INSECURE_AUTH })
 }
 
 export interface SmtpRelayOptions {
@@ -40,6 +41,27 @@ export interface SmtpRelayOptions {
    * returned (certificates are still checked against the host name). Relays named by a request go through it.
    */
   pinHost?: (host: string) => Promise<string>
+  /** SMTP_ALLOW_INSECURE_AUTH: credentials may cross a connection without TLS to a relay off loopback. */
+  allowInsecureAuth: boolean
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost names: traffic that never leaves the machine. */
+export function isLoopbackHost (host: string): boolean {
+  const bare = host.toLowerCase().replace(/^\[|\]$/g, '')
+  if (bare === 'localhost' || bare.endsWith('.localhost')) return true
+  if (isIP(bare) === 4) return bare.startsWith('127.')
+  if (isIP(bare) === 6) return bare === '::1' || /^::ffff:127\./.test(bare) || /^(0{1,4}:){7}0{0,3}1$/.test(bare)
+  return false
+}
+
+/**
+ * Whether the transport must upgrade with STARTTLS before it may log in (nodemailer `requireTLS`): whenever
+ * credentials would otherwise cross the network in clear. Without it nodemailer sends AUTH PLAIN unencrypted to a
+ * relay that offers no STARTTLS. `address` is what is dialled (the pinned address, or the host name itself).
+ */
+export function mustRequireTls (relay: Pick<SmtpRelay, 'secure' | 'username' | 'password'>, address: string, allowInsecureAuth: boolean): boolean {
+  const hasCredentials = Boolean(relay.username && relay.password)
+  return hasCredentials && !relay.secure && !allowInsecureAuth && !isLoopbackHost(address)
 }
 
 /** A pooled provider for one relay: the configured one, or a campaign's own (seed 003). */
@@ -57,6 +79,7 @@ export function createSmtpRelayProvider (relay: SmtpRelay, options: SmtpRelayOpt
       secure: relay.secure,
       ...(address !== relay.host ? { tls: { servername: relay.host } } : {}),
       ...(relay.username && relay.password ? { auth: { user: relay.username, pass: relay.password } } : {}),
+      ...(mustRequireTls(relay, address, options.allowInsecureAuth) ? { requireTLS: true } : {}),
       connectionTimeout: timeout,
       greetingTimeout: timeout,
       socketTimeout: timeout,
@@ -80,6 +103,10 @@ export function createSmtpRelayProvider (relay: SmtpRelay, options: SmtpRelayOpt
     const said = typeof e.response === 'string' ? e.response : typeof e.message === 'string' ? e.message : String(err)
     if (TIMEOUT_CODES.has(code) || /timeout/i.test(said)) {
       return new EmailProviderError('smtp', 'timeout', `SMTP server did not answer within ${timeout} ms; the message may or may not have been sent`)
+    }
+    // requireTLS and a relay without (working) STARTTLS: nothing was sent, credentials included.
+    if (code === 'ETLS') {
+      return new EmailProviderError('smtp', 'unavailable', `SMTP relay ${relay.host} offers no usable STARTTLS, so the credentials were not sent (loopback relays and SMTP_ALLOW_INSECURE_AUTH=true are exempt): ${said}`, responseCode)
     }
     // Our credentials, not the message: an operator has to fix SMTP_USERNAME/SMTP_PASSWORD.
     if (code === 'EAUTH') return new EmailProviderError('smtp', 'unavailable', `SMTP server refused the credentials: ${said}`, responseCode)

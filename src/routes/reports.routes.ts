@@ -2,14 +2,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ValidationError } from '../errors.ts'
-import { MAX_LINK_DAYS } from '../modules/reports/reports.service.ts'
+import { LINKS_PER_REQUEST_CEILING, MAX_LINK_DAYS } from '../modules/reports/reports.service.ts'
 import { errorResponses, stamp } from '../schemas.ts'
+import { principalOf } from './request-tenant.ts'
 
 const ReportLinksRequestSchema = Type.Object({
-  customIds: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { minItems: 1, maxItems: 500, description: 'Reports by customId for month and year' })),
+  customIds: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), {
+    minItems: 1, maxItems: LINKS_PER_REQUEST_CEILING, description: 'Reports by customId for month and year; at most REPORT_LINKS_MAX_PER_REQUEST (100 by default)',
+  })),
   month: Type.Optional(Type.String({ description: '1 to 12; "8" and "08" are the same month', examples: ['08'] })),
   year: Type.Optional(Type.String({ description: 'Four digits', examples: ['2025'] })),
-  keys: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { minItems: 1, maxItems: 500, description: 'Explicit object keys under the report prefix' })),
+  keys: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), {
+    minItems: 1, maxItems: LINKS_PER_REQUEST_CEILING, description: 'Explicit object keys under the caller\'s tenant prefix (reports/<tenant>/ by default); at most REPORT_LINKS_MAX_PER_REQUEST',
+  })),
   expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LINK_DAYS, description: 'Defaults to REPORT_LINK_TTL_DAYS (25)' })),
 }, { additionalProperties: false })
 
@@ -43,9 +48,10 @@ const reportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { customIds, keys, month, year, expiresInDays } = request.body
     if ((customIds === undefined) === (keys === undefined)) throw new ValidationError('Give either customIds (with month and year) or keys')
     const days = expiresInDays === undefined ? {} : { expiresInDays }
+    const tenant = principalOf(request).tenantName
     const issued = customIds
-      ? await app.deps.reports.issueLinks({ customIds, month, year, ...days })
-      : await app.deps.reports.issueLinks({ keys: keys ?? [], ...days })
+      ? await app.deps.reports.issueLinks(tenant, { customIds, month, year, ...days })
+      : await app.deps.reports.issueLinks(tenant, { keys: keys ?? [], ...days })
     return stamp({ success: true as const, ...issued })
   })
 }

@@ -1,6 +1,7 @@
 // POST /send-mail (seeds 000 and 001): the CRM's campaign mail, with CloudFront report links instead of attachments.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { LINKS_PER_REQUEST_CEILING } from '../modules/reports/reports.service.ts'
 import { errorResponses, stamp } from '../schemas.ts'
 import { principalOf } from './request-tenant.ts'
 
@@ -21,7 +22,7 @@ const SendMailRequestSchema = Type.Object({
     year: Type.Optional(Type.String({ maxLength: 4 })),
   }),
   attachReporting: Type.Optional(Type.Boolean({ description: 'Write a signed download link for each customId\'s report into the html and text bodies' })),
-  customIds: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 500 })),
+  customIds: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: LINKS_PER_REQUEST_CEILING, description: 'At most REPORT_LINKS_MAX_PER_REQUEST (100 by default) with attachReporting' })),
   month: Type.Optional(Type.String({ maxLength: 2, description: 'Report month; defaults to campaign.month' })),
   year: Type.Optional(Type.String({ maxLength: 4, description: 'Report year; defaults to campaign.year' })),
 })

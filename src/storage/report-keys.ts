@@ -1,24 +1,51 @@
-// Report object keys: built from REPORT_KEY_TEMPLATE or given explicitly, and never able to leave their prefix.
-import { ValidationError } from '../errors.ts'
+// Report object keys: built from REPORT_KEY_TEMPLATE or given explicitly, and never able to leave their tenant's prefix.
+import { ForbiddenError, ValidationError } from '../errors.ts'
 
 const CUSTOM_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/
 const YEAR = /^\d{4}$/
 const MONTH = /^(0?[1-9]|1[0-2])$/
 // After every other check an explicit key may hold only these characters: no %, no backslash, no control bytes.
 const KEY_CHARACTERS = /^[A-Za-z0-9/_.-]+$/
-const PLACEHOLDER = /\{(customId|year|month)\}/g
+const PLACEHOLDER = /\{(tenant|customId|year|month)\}/g
+// A tenant name goes into keys as one path segment, so it may hold only what a segment safely can.
+const TENANT_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/
 
 export interface ReportPeriod { month: string, year: string }
 
-/** Validates a template at start: relative, placeholders known, and `{customId}` present so keys differ per id. */
-export function parseKeyTemplate (template: string): { template: string, prefix: string } {
+export interface KeyTemplate {
+  template: string
+  /** Whether keys carry the tenant (`{tenant}`); without it only REPORT_SINGLE_TENANT may sign (config.ts checks). */
+  tenantScoped: boolean
+}
+
+/**
+ * Validates a template at start: relative, placeholders known, `{customId}` present so keys differ per id, and
+ * `{tenant}`, when present, a whole path segment before every other placeholder, so that one literal prefix
+ * (`reports/acme/`) holds all of a tenant's keys and explicit keys can be confined to it.
+ */
+export function parseKeyTemplate (template: string): KeyTemplate {
   const unknown = template.replace(PLACEHOLDER, '').match(/\{[^}]*\}/)
   if (unknown) throw new Error(`REPORT_KEY_TEMPLATE has an unknown placeholder ${unknown[0]}`)
   if (!template.includes('{customId}')) throw new Error('REPORT_KEY_TEMPLATE must contain {customId}')
   assertSafeKey(template.replace(PLACEHOLDER, 'x'), 'REPORT_KEY_TEMPLATE')
-  // The fixed part before the first placeholder: every explicit key must stay under it.
-  const prefix = template.slice(0, template.search(PLACEHOLDER))
-  return { template, prefix }
+  const tenantAt = template.indexOf('{tenant}')
+  if (tenantAt !== -1) {
+    if (template.indexOf('{tenant}', tenantAt + 1) !== -1) throw new Error('REPORT_KEY_TEMPLATE may contain {tenant} only once')
+    if (template.search(PLACEHOLDER) !== tenantAt) throw new Error('REPORT_KEY_TEMPLATE must have {tenant} before every other placeholder')
+    const segment = template.slice(0, tenantAt).split('/').pop() + '{tenant}' + template.slice(tenantAt + '{tenant}'.length).split('/')[0]
+    if (segment !== '{tenant}') throw new Error('REPORT_KEY_TEMPLATE must have {tenant} as a whole path segment (…/{tenant}/…)')
+  }
+  return { template, tenantScoped: tenantAt !== -1 }
+}
+
+/**
+ * The literal prefix every key of this tenant starts with: the template up to and including the tenant's segment
+ * (`reports/acme/`), or, for a template without `{tenant}`, its fixed part before the first placeholder.
+ */
+export function tenantKeyPrefix (keys: KeyTemplate, tenant: string): string {
+  const { template } = keys
+  if (!keys.tenantScoped) return template.slice(0, template.search(PLACEHOLDER))
+  return `${template.slice(0, template.indexOf('{tenant}'))}${tenantSegment(tenant)}/`
 }
 
 export function normalizePeriod (month: string | undefined, year: string | undefined): ReportPeriod {
@@ -27,19 +54,27 @@ export function normalizePeriod (month: string | undefined, year: string | undef
   return { month: month.padStart(2, '0'), year }
 }
 
-export function keyForCustomId (template: string, customId: string, period: ReportPeriod): string {
+export function keyForCustomId (keys: KeyTemplate, tenant: string, customId: string, period: ReportPeriod): string {
   if (!CUSTOM_ID.test(customId)) {
     throw new ValidationError(`customId "${customId.slice(0, 64)}" may hold only letters, digits, - and _ (up to 128)`)
   }
-  return template.replace(PLACEHOLDER, (_match, name: string) =>
-    name === 'customId' ? customId : name === 'year' ? period.year : period.month)
+  return keys.template.replace(PLACEHOLDER, (_match, name: string) =>
+    name === 'tenant' ? tenantSegment(tenant) : name === 'customId' ? customId : name === 'year' ? period.year : period.month)
 }
 
-/** An explicit key from a client: relative, canonical, and under the template's fixed prefix. */
+/** An explicit key from a client: relative, canonical, and under its tenant's prefix (see tenantKeyPrefix). */
 export function validateExplicitKey (key: string, prefix: string): string {
   assertSafeKey(key, 'key')
-  if (!key.startsWith(prefix)) throw new ValidationError(`key must start with "${prefix}"`)
+  if (!key.startsWith(prefix)) throw new ValidationError(`key must start with "${prefix}": report keys are confined to the caller's tenant`)
   return key
+}
+
+function tenantSegment (tenant: string): string {
+  // Tenant names come from the CLI or a token claim; one that cannot be a key segment gets no report links at all.
+  if (!TENANT_SEGMENT.test(tenant)) {
+    throw new ForbiddenError('Report links need a tenant name of letters, digits, ".", "-" and "_" (up to 128, starting with a letter or digit)')
+  }
+  return tenant
 }
 
 function assertSafeKey (key: string, what: string): void {

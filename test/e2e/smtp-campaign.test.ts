@@ -7,6 +7,7 @@ import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.ts'
 import { closeDependencies, createDependencies } from '../../src/dependencies.ts'
 import { startWorkers } from '../../src/workers/runner.ts'
+import { toCreateCampaignInput } from '../../src/modules/campaigns/smtp-campaign.ts'
 import { prepareDatabase, testConfig, TEST_REDIS_PREFIX } from '../helpers/build.ts'
 import { assertError, caller } from '../helpers/api.ts'
 import { findSecret } from '../helpers/secret-scan.ts'
@@ -53,7 +54,12 @@ function header (raw: string, name: string): string | undefined {
 
 t.test('an SMTP campaign with an attachment reaches every subscribed contact and completes', async (t) => {
   await prepareDatabase()
-  const deps = await createDependencies(testConfig({ CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'), SMTP_RELAY_ALLOW_PRIVATE: true }))
+  const smtpPassword = `relay-pw-${randomBytes(8).toString('hex')}`
+  const smtp = await smtpServer(t, 'relay-user', smtpPassword)
+  // The test relay listens on a free port, not a submission port: the port list names it.
+  const deps = await createDependencies(testConfig({
+    CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'), SMTP_RELAY_ALLOW_PRIVATE: true, SMTP_RELAY_PORTS: `587,${smtp.port}`,
+  }))
   t.teardown(() => closeDependencies(deps))
   const app = await buildApp(deps, { logger: false })
   const workers = await startWorkers(deps)
@@ -62,8 +68,6 @@ t.test('an SMTP campaign with an attachment reaches every subscribed contact and
     await app.close()
   })
 
-  const smtpPassword = `relay-pw-${randomBytes(8).toString('hex')}`
-  const smtp = await smtpServer(t, 'relay-user', smtpPassword)
   const api = await caller(app, ['campaigns.write', 'campaigns.read', 'contacts.write'])
   for (const contact of [{ email: 'ada@example.com', first_name: 'Ada' }, { email: 'bob@example.com', first_name: 'Bob' }]) {
     t.equal((await api.request('POST', '/contacts', contact)).statusCode, 201)
@@ -117,7 +121,8 @@ t.test('an SMTP campaign with an attachment reaches every subscribed contact and
 
 t.test('a relay host that resolves to a private address is refused by the worker, and nothing reaches it', async (t) => {
   await prepareDatabase()
-  const deps = await createDependencies(testConfig({ CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex') }))
+  const smtp = await smtpServer(t, 'relay-user', 'relay-pw')
+  const deps = await createDependencies(testConfig({ CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'), SMTP_RELAY_PORTS: `587,${smtp.port}` }))
   t.teardown(() => closeDependencies(deps))
   const app = await buildApp(deps, { logger: false })
   const workers = await startWorkers(deps)
@@ -125,7 +130,6 @@ t.test('a relay host that resolves to a private address is refused by the worker
     await workers.close()
     await app.close()
   })
-  const smtp = await smtpServer(t, 'relay-user', 'relay-pw')
   const api = await caller(app, ['campaigns.write', 'campaigns.read', 'contacts.write'])
   t.equal((await api.request('POST', '/contacts', { email: 'eve@example.com', first_name: 'Eve' })).statusCode, 201)
 
@@ -150,4 +154,42 @@ t.test('a relay host that resolves to a private address is refused by the worker
   const recipients = await api.request('GET', `/api/v1/campaigns/${id}/recipients`)
   t.match(recipients.json(), { data: [{ email: 'eve@example.com', state: 'failed', error: /resolves to a forbidden address: 127\.0\.0\.1 is not a public address/ }] })
   t.equal(smtp.received.length, 0, 'the internal relay was never reached')
+})
+
+t.test('a campaign stored with a relay on a non-SMTP port (before ports were checked) is refused by the worker', async (t) => {
+  await prepareDatabase()
+  const smtp = await smtpServer(t, 'relay-user', 'relay-pw')
+  // Private relays allowed, so only the port rule stands between the worker and this listener.
+  const config = testConfig({ CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'), SMTP_RELAY_ALLOW_PRIVATE: true })
+  const deps = await createDependencies(config)
+  t.teardown(() => closeDependencies(deps))
+  const app = await buildApp(deps, { logger: false })
+  const workers = await startWorkers(deps)
+  t.teardown(async () => {
+    await workers.close()
+    await app.close()
+  })
+  const api = await caller(app, ['campaigns.write', 'campaigns.read', 'contacts.write'])
+  t.equal((await api.request('POST', '/contacts', { email: 'eve@example.com', first_name: 'Eve' })).statusCode, 201)
+  const body = {
+    subject: 'Hi',
+    body: '<p>Hi</p>',
+    campaign_name: 'Old',
+    from_email: 'sender@example.com',
+    smtp_server: '127.0.0.1',
+    smtp_port: smtp.port,
+    smtp_username: 'relay-user',
+    smtp_password: 'relay-pw',
+  }
+  assertError(t, await api.request('POST', '/smtp-campaign', body), 400, 'VALIDATION_ERROR')
+  // As an older release stored it: the request translated under a configuration that let the port through.
+  const { rows } = await deps.pool.query<{ id: string }>('SELECT id FROM tenants WHERE name = $1', [api.tenant])
+  const input = toCreateCampaignInput(rows[0]!.id, body, { ...config, SMTP_RELAY_PORTS: String(smtp.port) })
+  const created = await deps.campaigns.create(input)
+  const recipients = await until('recipient failed', async () => {
+    const res = (await api.request('GET', `/api/v1/campaigns/${created.id}/recipients`)).json<{ data: Array<{ state: string }> }>()
+    return res.data[0]?.state === 'failed' ? res : undefined
+  })
+  t.match(recipients, { data: [{ email: 'eve@example.com', state: 'failed', error: new RegExp(`port ${smtp.port} is not one of the SMTP submission ports`) }] })
+  t.equal(smtp.received.length, 0, 'the relay was never reached')
 })

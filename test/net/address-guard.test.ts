@@ -43,6 +43,38 @@ t.test('forbidden ranges: loopback, private, link-local, CGNAT, unique-local, an
   t.match(forbiddenAddressReason('not-an-ip'), /not an IP address/)
 })
 
+t.test('every IPv6 form that embeds an IPv4 address is judged by it or refused outright', async (t) => {
+  const forbidden: Array<[string, RegExp]> = [
+    // IPv4-translated (SIIT, RFC 7915): ::ffff:0:a.b.c.d
+    ['::ffff:0:7f00:1', /maps to 127\.0\.0\.1/], ['::ffff:0:a9fe:a9fe', /maps to 169\.254\.169\.254/],
+    ['::ffff:0:127.0.0.1', /maps to 127\.0\.0\.1/], ['0:0:0:0:ffff:0:a00:1', /maps to 10\.0\.0\.1/],
+    // IPv4-mapped, in every spelling
+    ['::ffff:7f00:1', /maps to 127\.0\.0\.1/], ['0::ffff:192.168.0.1', /maps to 192\.168\.0\.1/],
+    // IPv4-compatible and the rest of ::/8, whatever they embed
+    ['::7f00:1', /not a public address/], ['::8.8.8.8', /not a public address/], ['::ffff:0:0:7f00:1', /not a public address/], ['1::7f00:1', /not a public address/],
+    // NAT64: the well-known prefix decoded, the local-use prefix and the rest of 64:ff9b::/32 refused
+    ['64:ff9b::7f00:1', /maps to 127\.0\.0\.1/], ['64:ff9b::10.0.0.1', /maps to 10\.0\.0\.1/],
+    ['64:ff9b:1::808:808', /NAT64/], ['64:ff9b:1:2:3:4:a9fe:a9fe', /NAT64/], ['64:ff9b::1:0:7f00:1', /NAT64/],
+    // 6to4 embedding a private address, and Teredo whatever it embeds
+    ['2002:a9fe:a9fe::1', /maps to 169\.254\.169\.254/], ['2002:c0a8:101::', /maps to 192\.168\.1\.1/],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', /Teredo/], ['2001::7f00:1', /Teredo/],
+  ]
+  for (const [address, reason] of forbidden) t.match(forbiddenAddressReason(address), reason, `${address} is refused`)
+  const allowed = ['::ffff:0:808:808', '::ffff:0:8.8.8.8', '64:ff9b::8.8.8.8', '2002:808:808::1', '2001:4860:4860::8888']
+  for (const address of allowed) t.equal(forbiddenAddressReason(address), null, `${address} embeds a public address (or none) and is allowed`)
+})
+
+t.test('a literal SIIT address in a webhook URL never connects', async (t) => {
+  const listener = await tcpCounter(t)
+  const real = createWebhookSender({ allowPrivateUrls: false, timeoutMs: 2_000 })
+  t.teardown(() => real.close())
+  for (const host of ['[::ffff:0:7f00:1]', '[::ffff:0:a9fe:a9fe]', '[64:ff9b::7f00:1]', '[::7f00:1]']) {
+    const result = await real.send(`https://${host}:${listener.port}/`, {}, '{}')
+    t.match(result, { ok: false, statusCode: null, error: /^refused: / }, `${host} is refused`)
+  }
+  t.equal(listener.connections(), 0)
+})
+
 t.test('the guarded lookup refuses a name when any address it resolves to is forbidden', async (t) => {
   const lookup = guardedLookup(fakeDns({ 'public.test': ['93.184.216.34'], 'mixed.test': ['93.184.216.34', '10.0.0.7'], 'meta.test': ['169.254.169.254'] }))
   const ask = (hostname: string, all: boolean) => new Promise<{ err: Error | null, address: unknown, family?: number }>(resolve => {

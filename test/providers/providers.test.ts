@@ -1,8 +1,10 @@
 // Each provider's real client over the wire: a real SMTP server (smtp-server) and an SES v2 endpoint fake.
 import { createServer as createTcpServer, type Socket } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import { SMTPServer } from 'smtp-server'
 import t, { type Test } from 'tap'
+import { createSmtpRelayProvider, isLoopbackHost, mustRequireTls } from '../../src/providers/smtp.ts'
 import { build } from '../helpers/build.ts'
 import { startFakeSes } from '../fakes/fake-ses.ts'
 import { bearer } from '../helpers/outreach.ts'
@@ -20,12 +22,14 @@ const REQUEST = {
 
 interface SmtpReceived { from: string, to: string[], data: string, user: string | undefined }
 
-async function startSmtp (t: Test, options: { rejectWith?: { code: number, message: string } } = {}) {
+async function startSmtp (t: Test, options: { rejectWith?: { code: number, message: string }, host?: string } = {}) {
   const received: SmtpReceived[] = []
+  const authAttempts: string[] = []
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     onAuth (auth, _session, callback) {
+      authAttempts.push(auth.username ?? '')
       if (auth.username === 'smtp-user' && auth.password === 'smtp-pass') return callback(null, { user: auth.username })
       return callback(new Error('Invalid username or password'))
     },
@@ -46,9 +50,9 @@ async function startSmtp (t: Test, options: { rejectWith?: { code: number, messa
       })
     },
   })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>(resolve => server.listen(0, options.host ?? '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))
-  return { port: (server.server.address() as AddressInfo).port, received }
+  return { port: (server.server.address() as AddressInfo).port, received, authAttempts }
 }
 
 async function smtpApp (t: Test, port: number, extra: Record<string, unknown> = {}) {
@@ -110,6 +114,43 @@ t.test('smtp: wrong credentials are a clear 503, a silent server a 504', async (
   const res2 = await app2.inject({ method: 'POST', url: '/outreach/send-email', headers: bearer(), payload: REQUEST })
   t.equal(res2.statusCode, 504)
   t.match(res2.json(), { code: 'PROVIDER_TIMEOUT', error: /SMTP server did not answer within 500 ms/ })
+})
+
+t.test('smtp: credentials never cross the network in clear (requireTLS) unless the relay is on loopback or allowed', async (t) => {
+  const relay = { secure: false, username: 'u', password: 'p' }
+  t.ok(mustRequireTls(relay, 'smtp.example.com', false), 'a relay by name, with credentials, without implicit TLS')
+  t.ok(mustRequireTls(relay, '192.0.2.25', false))
+  t.ok(mustRequireTls(relay, '10.0.0.25', false), 'a private address is still the network')
+  t.notOk(mustRequireTls(relay, '10.0.0.25', true), 'SMTP_ALLOW_INSECURE_AUTH=true lets it')
+  for (const loopback of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST', 'relay.localhost']) {
+    t.notOk(mustRequireTls(relay, loopback, false), `${loopback} never leaves the machine`)
+  }
+  t.notOk(mustRequireTls({ ...relay, secure: true }, 'smtp.example.com', false), 'implicit TLS (465) is already encrypted')
+  t.notOk(mustRequireTls({ secure: false }, 'smtp.example.com', false), 'no credentials, nothing to protect')
+  t.notOk(isLoopbackHost('128.0.0.1'))
+  t.notOk(isLoopbackHost('localhost.example.com'))
+
+  // A relay off loopback that offers no STARTTLS: this machine's own non-loopback address, when it has one.
+  const external = Object.values(networkInterfaces()).flat().find(i => i !== undefined && !i.internal && i.family === 'IPv4')?.address
+  if (external === undefined) {
+    t.comment('no non-loopback IPv4 address on this machine: the wire case is skipped, the decision is tested above')
+    return
+  }
+  const smtp = await startSmtp(t, { host: external })
+  const relayAt = { host: external, port: smtp.port, secure: false, username: 'smtp-user', password: 'smtp-pass' }
+  const strict = createSmtpRelayProvider(relayAt, { timeoutMs: 2_000, poolSize: 1, allowInsecureAuth: false })
+  t.teardown(() => strict.close())
+  const email = { from: 'sender@example.com', to: ['reader@example.com'], subject: 'Hi', text: 'Hello', headers: {}, variables: {}, tags: [] }
+  const refused = await strict.send(email).then(() => null, (err: unknown) => err)
+  t.match(refused, { failure: 'unavailable', message: new RegExp(`SMTP relay ${external.replace(/\./g, '\\.')} offers no usable STARTTLS, so the credentials were not sent`) })
+  t.same(smtp.authAttempts, [], 'the relay never saw AUTH')
+  t.equal(smtp.received.length, 0)
+
+  const insecure = createSmtpRelayProvider(relayAt, { timeoutMs: 2_000, poolSize: 1, allowInsecureAuth: true })
+  t.teardown(() => insecure.close())
+  await insecure.send(email)
+  t.same(smtp.authAttempts, ['smtp-user'], 'with SMTP_ALLOW_INSECURE_AUTH=true it logs in (the check can pass)')
+  t.equal(smtp.received.length, 1)
 })
 
 t.test('ses: SendEmail over HTTP to the endpoint override, and its failures', async (t) => {

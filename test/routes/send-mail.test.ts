@@ -61,14 +61,15 @@ async function setup (t: Test, extraConfig: Record<string, unknown> = {}) {
 }
 
 t.test("the seed's request sends one mail whose html and text carry a signed link per customId", async (t) => {
-  const { app, mailgun, send } = await setup(t)
+  const { app, mailgun, send, tenant } = await setup(t)
   const res = await send(seedRequest())
   t.equal(res.statusCode, 200)
   const body = res.json()
   t.match(body, { success: true, message: 'Email sent successfully', messageId: String, data: { message: 'Queued. Thank you.' } })
   t.equal(body.data.id, body.messageId)
   t.equal(body.reportLinks.length, 2)
-  t.same(body.reportLinks.map((l: { key: string }) => l.key), ['reports/artist-42/2025/08.pdf', 'reports/label_7/2025/08.pdf'])
+  t.same(body.reportLinks.map((l: { key: string }) => l.key), [`reports/${tenant}/artist-42/2025/08.pdf`, `reports/${tenant}/label_7/2025/08.pdf`],
+    'keys under the API key\'s tenant')
   t.equal(body.linksExpireAt, body.reportLinks[0].expiresAt)
   const days = (new Date(body.linksExpireAt).getTime() - Date.now()) / 86_400_000
   t.ok(days > 24.99 && days <= 25, 'links last 25 days')
@@ -114,6 +115,7 @@ t.test('a bad customId, month or missing key sends nothing', async (t) => {
     ['unknown campaign type', seedRequest({ campaign: { name: 'x', type: 'promo' } }), 400],
     ['CR/LF in the subject', seedRequest({ subject: 'Hi\r\nBcc: victim@example.com' }), 400],
     ['a bad address', seedRequest({ to: ['not-an-address'] }), 400],
+    ['more links than REPORT_LINKS_MAX_PER_REQUEST', seedRequest({ customIds: Array.from({ length: 101 }, (_, i) => `artist-${i}`) }), 400],
   ] as const) {
     const res = await send(body)
     t.equal(res.statusCode, status, label)

@@ -75,6 +75,33 @@ t.test('seed 003\'s request becomes a contacts campaign through its relay, the p
     { host: '10.1.2.3' }, 'SMTP_RELAY_ALLOW_PRIVATE lets local development use a private relay')
 })
 
+t.test('a relay named in the request: submission ports only; the operator\'s relay only on SMTP_PORT', async (t) => {
+  for (const port of [25, 465, 587, 2525]) {
+    t.match(toCreateCampaignInput(TENANT, { ...SEED_REQUEST, smtp_port: port }, config()).smtpRelay, { host: 'smtp.gmail.com', port }, `port ${port} is allowed`)
+  }
+  for (const port of [6379, 5432, 22, 80, 443, 8025]) {
+    const refused = caught(() => toCreateCampaignInput(TENANT, { ...SEED_REQUEST, smtp_port: port }, config()))
+    t.match(refused, { statusCode: 400, code: 'VALIDATION_ERROR', message: 'smtp_port must be one of 25, 465, 587, 2525 (SMTP submission ports)' }, `port ${port} is refused`)
+  }
+  t.match(toCreateCampaignInput(TENANT, { ...SEED_REQUEST, smtp_port: 8025 }, config({ SMTP_RELAY_PORTS: '587, 8025' })).smtpRelay, { port: 8025 },
+    'SMTP_RELAY_PORTS changes the list')
+
+  // SMTP_SERVER skips the address guard: on any port but its own it would let a request probe an internal host.
+  const operator = config({ EMAIL_PROVIDER: 'log', SMTP_SERVER: 'Mail.Internal', SMTP_PORT: 2525, SMTP_SECURE: false })
+  for (const port of [6379, 587, 25]) {
+    t.match(caught(() => toCreateCampaignInput(TENANT, { ...SEED_REQUEST, smtp_server: 'mail.internal', smtp_port: port }, operator)),
+      { statusCode: 400, code: 'VALIDATION_ERROR', message: 'smtp_port must be 2525 for the configured SMTP_SERVER' }, `SMTP_SERVER on ${port} is refused`)
+  }
+  t.match(toCreateCampaignInput(TENANT, { ...SEED_REQUEST, smtp_server: 'mail.internal', smtp_port: 2525 }, operator).smtpRelay,
+    { host: 'mail.internal', port: 2525, secure: false }, 'SMTP_SERVER on SMTP_PORT is allowed')
+  t.match(toCreateCampaignInput(TENANT, { ...SEED_REQUEST, smtp_server: 'MAIL.internal', smtp_port: undefined }, operator).smtpRelay,
+    { host: 'mail.internal', port: 2525 }, 'naming SMTP_SERVER without a port means SMTP_PORT')
+  const privateOperator = config({ SMTP_SERVER: '10.0.0.25', SMTP_PORT: 1025 })
+  t.match(toCreateCampaignInput(TENANT, { ...SEED_REQUEST, smtp_server: '10.0.0.25', smtp_port: 1025 }, privateOperator).smtpRelay,
+    { host: '10.0.0.25', port: 1025 }, 'the operator\'s private relay on its own port, outside the submission ports, is the operator\'s choice')
+  t.match(caught(() => toCreateCampaignInput(TENANT, { ...SEED_REQUEST, smtp_server: '10.0.0.25', smtp_port: 6379 }, privateOperator)), { statusCode: 400 })
+})
+
 t.test('without a relay in the request the configured one is used, or the request is refused', async (t) => {
   const bare: SmtpCampaignBody = { ...SEED_REQUEST, smtp_server: undefined, smtp_username: undefined, smtp_password: undefined }
   // EMAIL_PROVIDER=smtp is the configured relay itself: the campaign needs none of its own.
@@ -218,6 +245,8 @@ t.test('the routes refuse bad requests before the engine, and the password reach
   t.match(assertError(t, missing, 400, 'VALIDATION_ERROR'), /subject/)
   assertError(t, await post({ ...seed, from_email: 'not-an-email' }), 400, 'VALIDATION_ERROR')
   assertError(t, await post({ ...seed, smtp_port: 70000 }), 400, 'VALIDATION_ERROR')
+  t.equal(assertError(t, await post({ ...seed, smtp_port: 6379 }), 400, 'VALIDATION_ERROR'),
+    'smtp_port must be one of 25, 465, 587, 2525 (SMTP submission ports)', 'a relay on a non-SMTP port is refused at request time')
   assertError(t, await post({ ...seed, smtp_server: 'smtp.gmail.com\r\nRCPT TO:<x>' }), 400, 'VALIDATION_ERROR')
   assertError(t, await post({ ...seed, attachments: [{ filename: 'a.pdf', content: 'QUJD', content_type: 'text/plain\r\nX: y' }] }), 400, 'VALIDATION_ERROR')
   t.equal(assertError(t, await post({ ...seed, attachments: [{ filename: 'a.pdf', content: 'not base64!' }] }), 400, 'VALIDATION_ERROR'),

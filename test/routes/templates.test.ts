@@ -81,6 +81,11 @@ t.test('templates', async (t) => {
     const syntax = await a.request('POST', '/api/v1/templates', { name: 'Broken', text: 'Hello {{firstName}' })
     t.match(assertError(t, syntax, 422, 'TEMPLATE_ERROR'), /^Template text does not compile at line 1, column \d+: /)
 
+    const logging = await a.request('POST', '/api/v1/templates', { name: 'Logs', text: 'Hi {{firstName}}\n{{log email level="error"}}' })
+    t.equal(assertError(t, logging, 422, 'TEMPLATE_ERROR'),
+      'Template text does not compile at line 2, column 1: unknown helper log: templates may use only if, unless, each, with, lookup',
+      'the log helper is not available to templates')
+
     const empty = await a.request('POST', '/api/v1/templates', { name: 'Empty', subject: 'only a subject' })
     t.equal(assertError(t, empty, 422, 'TEMPLATE_ERROR'), 'Template needs an html or a text part')
 

@@ -32,7 +32,8 @@ import { createBatchRenderer, type BatchRenderer } from './batch-content.ts'
 import type { MessageDecorator } from './campaign.types.ts'
 import { createCampaignsRepository, type CampaignRow, type RecipientRow } from './campaigns.repository.ts'
 import { batchSizeFor, campaignProvider } from './campaigns.service.ts'
-import { pinPublicHost } from './relay-guard.ts'
+import { vetRequestedRelay } from './relay-guard.ts'
+import { isOperatorRelay, relayPorts } from './smtp-campaign.ts'
 import { openSecret, parseEncryptionKey } from '../../crypto/secret-box.ts'
 
 export interface CampaignSenderDeps {
@@ -99,14 +100,18 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
     const cached = relays.get(row.id)
     if (cached) return cached
     const password = relay.passwordSealed === undefined ? undefined : openSecret(encryptionKey, relay.passwordSealed)
-    // The operator's SMTP_SERVER is trusted; a relay a request named is held to public addresses.
-    const configured = relay.host.toLowerCase() === config.SMTP_SERVER?.toLowerCase()
+    // The operator's SMTP_SERVER on its SMTP_PORT is trusted; any other relay (that host on another port too,
+    // e.g. a campaign stored before ports were checked) is held to public addresses.
+    const configured = isOperatorRelay(relay.host, relay.port, config)
     const provider = createSmtpRelayProvider(
       { host: relay.host, port: relay.port, secure: relay.secure, username: relay.username, password },
       {
         timeoutMs: config.EMAIL_PROVIDER_TIMEOUT_MS,
         poolSize: config.SMTP_POOL_SIZE,
-        ...(configured || config.SMTP_RELAY_ALLOW_PRIVATE ? {} : { pinHost: pinPublicHost }),
+        allowInsecureAuth: config.SMTP_ALLOW_INSECURE_AUTH,
+        ...(configured
+          ? {}
+          : { pinHost: (host: string) => vetRequestedRelay(host, relay.port, { ports: relayPorts(config), allowPrivate: config.SMTP_RELAY_ALLOW_PRIVATE }) }),
       })
     relays.set(row.id, provider)
     return provider

@@ -1,5 +1,5 @@
 // A relay named in a /smtp-campaign request is the tenant's choice of host: the worker must not dial internal ones.
-import { guardedLookup } from '../../net/address-guard.ts'
+import { ForbiddenAddressError, guardedLookup } from '../../net/address-guard.ts'
 
 /**
  * The address to dial for a relay host, after the same public-address rules as outbound webhooks
@@ -12,4 +12,16 @@ export function pinPublicHost (host: string): Promise<string> {
       else resolve(address as string)
     })
   })
+}
+
+/**
+ * The worker's check of a relay a request named, before the first connection: its port must be an SMTP submission
+ * port (the request was checked too, but a campaign may have been stored before ports were), and its host a public
+ * address unless SMTP_RELAY_ALLOW_PRIVATE. Returns the address to dial.
+ */
+export async function vetRequestedRelay (host: string, port: number, options: { ports: number[], allowPrivate: boolean }): Promise<string> {
+  if (!options.ports.includes(port)) {
+    throw new ForbiddenAddressError(`port ${port} is not one of the SMTP submission ports (SMTP_RELAY_PORTS: ${options.ports.join(', ')})`)
+  }
+  return options.allowPrivate ? host : await pinPublicHost(host)
 }

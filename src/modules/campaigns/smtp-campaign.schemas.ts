@@ -25,7 +25,7 @@ export const SmtpCampaignBodySchema = Type.Object({
   smtp_server: Type.Optional(Type.String({
     minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$', description: 'SMTP relay host; without it SMTP_SERVER is used',
   })),
-  smtp_port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: '587 (STARTTLS) unless given; 465 means TLS from the first byte' })),
+  smtp_port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: '587 (STARTTLS) unless given; 465 means TLS from the first byte. Only SMTP_RELAY_PORTS (25, 465, 587, 2525 by default); SMTP_SERVER itself only on SMTP_PORT' })),
   smtp_username: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })),
   smtp_password: Type.Optional(Type.String({
     minLength: 1, maxLength: 1024, description: 'Sealed with CREDENTIALS_ENCRYPTION_KEY before it is stored; never logged or returned',

@@ -11,11 +11,21 @@ import type { CampaignStatusBody, Seed003Status, SmtpCampaignBody, SmtpCampaignC
 
 export type SmtpCampaignConfig = Pick<Config,
   'EMAIL_PROVIDER' | 'SMTP_SERVER' | 'SMTP_PORT' | 'SMTP_SECURE' | 'SMTP_USERNAME' | 'SMTP_PASSWORD' |
-  'CREDENTIALS_ENCRYPTION_KEY' | 'CAMPAIGN_ATTACHMENTS_MAX_BYTES' | 'SMTP_RELAY_ALLOW_PRIVATE'>
+  'CREDENTIALS_ENCRYPTION_KEY' | 'CAMPAIGN_ATTACHMENTS_MAX_BYTES' | 'SMTP_RELAY_ALLOW_PRIVATE' | 'SMTP_RELAY_PORTS'>
 
 /** Seed 003: "SMTP_PORT: SMTP port (587 for TLS)". */
 export const DEFAULT_SMTP_PORT = 587
 const IMPLICIT_TLS_PORT = 465
+
+/** SMTP_RELAY_PORTS as numbers (the config schema has checked its shape). */
+export function relayPorts (config: Pick<Config, 'SMTP_RELAY_PORTS'>): number[] {
+  return config.SMTP_RELAY_PORTS.split(',').map(port => Number(port.trim()))
+}
+
+/** Whether a relay is the operator's own SMTP_SERVER: trusted with private addresses, so only on its SMTP_PORT. */
+export function isOperatorRelay (host: string, port: number, config: Pick<Config, 'SMTP_SERVER' | 'SMTP_PORT'>): boolean {
+  return config.SMTP_SERVER !== undefined && host.toLowerCase() === config.SMTP_SERVER.toLowerCase() && port === config.SMTP_PORT
+}
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/
 const BASE64URL = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?$/
@@ -91,14 +101,26 @@ function relayFor (body: SmtpCampaignBody, config: SmtpCampaignConfig): SmtpRela
   if (hasUsername !== hasPassword) {
     throw new ValidationError(hasUsername ? 'smtp_password is required with smtp_username' : 'smtp_username is required with smtp_password')
   }
+  const host = body.smtp_server.toLowerCase()
+  const namesOperatorRelay = config.SMTP_SERVER !== undefined && host === config.SMTP_SERVER.toLowerCase()
+  // Naming the operator's relay without a port means its configured one.
+  const port = body.smtp_port ?? (namesOperatorRelay ? config.SMTP_PORT : DEFAULT_SMTP_PORT)
+  // The operator's relay skips the address guard, so another port on its host would be a port scan of an internal
+  // machine; any other relay is held to the SMTP submission ports.
+  if (namesOperatorRelay && port !== config.SMTP_PORT) {
+    throw new ValidationError(`smtp_port must be ${config.SMTP_PORT} for the configured SMTP_SERVER`)
+  }
+  const allowedPorts = relayPorts(config)
+  if (!namesOperatorRelay && !allowedPorts.includes(port)) {
+    throw new ValidationError(`smtp_port must be one of ${allowedPorts.join(', ')} (SMTP submission ports)`)
+  }
   // A name is vetted by the worker when it resolves it (src/modules/campaigns/relay-guard.ts); an address can be now.
-  const forbidden = isIP(body.smtp_server) !== 0 && !config.SMTP_RELAY_ALLOW_PRIVATE ? forbiddenAddressReason(body.smtp_server) : null
+  const forbidden = !namesOperatorRelay && isIP(host) !== 0 && !config.SMTP_RELAY_ALLOW_PRIVATE ? forbiddenAddressReason(host) : null
   if (forbidden !== null) throw new ValidationError(`smtp_server must be a public relay: ${forbidden}`)
-  const port = body.smtp_port ?? DEFAULT_SMTP_PORT
   return {
-    host: body.smtp_server.toLowerCase(),
+    host,
     port,
-    secure: port === IMPLICIT_TLS_PORT,
+    secure: namesOperatorRelay ? config.SMTP_SECURE : port === IMPLICIT_TLS_PORT,
     ...(body.smtp_username !== undefined ? { username: body.smtp_username } : {}),
     ...(body.smtp_password !== undefined ? { passwordSealed: seal(config, body.smtp_password) } : {}),
   }

@@ -1,10 +1,11 @@
 // CloudFront signed URLs (canned policy) for report downloads; the key pair comes from config or Secrets Manager.
-import { createPrivateKey } from 'node:crypto'
+import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { getSignedUrl } from '@aws-sdk/cloudfront-signer'
 import { ServiceUnavailableError } from '../../errors.ts'
 
-export interface CloudFrontKeyPair { keyPairId: string, privateKey: string }
+/** The key parsed once: signing with a PEM string parses it again on every signature, four times the cost. */
+export interface CloudFrontKeyPair { keyPairId: string, privateKey: KeyObject }
 
 export interface KeyPairSources {
   keyPairId: string | undefined
@@ -16,12 +17,12 @@ export interface KeyPairSources {
 
 const NOT_CONFIGURED = 'Report links are not configured on this server'
 
-export async function resolvePrivateKeyText (value: string): Promise<string> {
+export async function resolvePrivateKey (value: string): Promise<KeyObject> {
   const text = value.includes('-----BEGIN') ? value.replace(/\\n/g, '\n') : await readFile(value, 'utf8')
-  // Parse once so a truncated or non-RSA key fails here, with a clear message, not at the first signature.
+  // Parsed here so a truncated or non-RSA key fails with a clear message, not at the first signature.
   const key = createPrivateKey(text)
   if (key.asymmetricKeyType !== 'rsa') throw new Error('CloudFront private key must be an RSA key')
-  return text
+  return key
 }
 
 /** Loads the key pair once, on first use; a failure is not cached, so fixing the secret needs no restart. */
@@ -38,7 +39,7 @@ export function createKeyPairLoader (sources: KeyPairSources): () => Promise<Clo
     }
     if (!privateKey) throw new Error('no private key')
     if (!keyPairId) throw new Error('CLOUDFRONT_KEY_PAIR_ID is not set')
-    return { keyPairId, privateKey: await resolvePrivateKeyText(privateKey) }
+    return { keyPairId, privateKey: await resolvePrivateKey(privateKey) }
   }
   return async () => {
     loaded ??= load()
@@ -53,7 +54,9 @@ export function createKeyPairLoader (sources: KeyPairSources): () => Promise<Clo
 
 export function signUrl (keyPair: CloudFrontKeyPair, url: string, expiresAt: Date): string {
   if (!url.startsWith('https://')) throw new Error('CloudFront links are https only')
-  return getSignedUrl({ url, keyPairId: keyPair.keyPairId, privateKey: keyPair.privateKey, dateLessThan: expiresAt })
+  // The SDK types the key as PEM text, but hands it to crypto's sign({ key }), which takes a KeyObject as well.
+  const privateKey = keyPair.privateKey as unknown as string
+  return getSignedUrl({ url, keyPairId: keyPair.keyPairId, privateKey, dateLessThan: expiresAt })
 }
 
 function parseSecretJson (secret: string): { privateKey?: string, keyPairId?: string } {

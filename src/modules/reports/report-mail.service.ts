@@ -49,7 +49,7 @@ export function createReportMailService (deps: { outreach: MessagesService, repo
       let linksExpireAt: string | null = null
       if (request.attachReporting) {
         if (!request.customIds || request.customIds.length === 0) throw new ValidationError('attachReporting needs customIds')
-        const issued = await deps.reports.issueLinks({ customIds: request.customIds, month, year })
+        const issued = await deps.reports.issueLinks(principal.tenantName, { customIds: request.customIds, month, year })
         reportLinks = issued.links
         linksExpireAt = issued.expiresAt
         ;({ html, text } = withDownloadSection(html, text, reportLinks, `${year}-${month?.padStart(2, '0')}`))

@@ -29,13 +29,28 @@ export interface CompiledTemplate {
 
 export interface TemplateLocation { part: TemplatePart, line: number, column: number }
 
-type Renderer = (data: Record<string, unknown>) => string
+type Renderer = (data: Record<string, unknown>, options?: Handlebars.RuntimeOptions) => string
 
 // An isolated environment: nothing registered on the global Handlebars instance leaks in.
 const handlebars = Handlebars.create()
-// Only the built-in helpers (if, unless, each, with, lookup, log): an unknown helper is a compile error, not a
-// surprise at send time. Prototype access stays off (the Handlebars default since 4.6).
-const COMPILE_OPTIONS = { knownHelpersOnly: true, strict: false } as const
+/**
+ * The helpers a template may call; anything else is a compile error (422), not a surprise at send time. Not `log`:
+ * it writes template-chosen text and recipient data to the service's stderr (forged log lines, data in logs); not
+ * `helperMissing`/`blockHelperMissing` called by name. Sections ({{#list}}…{{/list}}) still work: Handlebars runs
+ * them through its internal hooks, not through a helper a template names.
+ */
+export const ALLOWED_HELPERS = ['if', 'unless', 'each', 'with', 'lookup'] as const
+handlebars.unregisterHelper('log')
+const COMPILE_OPTIONS = {
+  knownHelpersOnly: true,
+  knownHelpers: { log: false, helperMissing: false, blockHelperMissing: false },
+  strict: false,
+} as const
+/**
+ * Prototype access stays off (the Handlebars default since 4.6); saying so explicitly also stops Handlebars from
+ * writing a console warning, named by the template, the first time a template tries (`{{name.toUpperCase}}`).
+ */
+const RUNTIME_OPTIONS = { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false } as const
 
 const PARTS: TemplatePart[] = ['subject', 'html', 'text']
 
@@ -101,7 +116,7 @@ function compilePart (part: TemplatePart, body: string, variables: Set<string>):
 function runPart (part: TemplatePart, renderer: Renderer | undefined, data: Record<string, unknown>): string | null {
   if (!renderer) return null
   try {
-    return renderer(data)
+    return renderer(data, RUNTIME_OPTIONS)
   } catch (err) {
     throw templateError(part, err, exceptionLocation(err), 'could not be rendered')
   }
@@ -143,6 +158,8 @@ function describe (err: unknown): string {
     const lines = message.split('\n')
     return lines[lines.length - 1] ?? message
   }
+  const unknownHelper = /unknown helper (\S+)/.exec(message)
+  if (unknownHelper) return `unknown helper ${unknownHelper[1]}: templates may use only ${ALLOWED_HELPERS.join(', ')}`
   return message.replace(/ - \d+:\d+$/, '')
 }
 
@@ -203,5 +220,5 @@ function collectVariables (part: TemplatePart, program: hbs.AST.Program, variabl
   visit(program as Node, true, new Set())
 }
 
-const BUILT_IN_HELPERS = new Set(['if', 'unless', 'each', 'with', 'lookup', 'log'])
+const BUILT_IN_HELPERS = new Set<string>(ALLOWED_HELPERS)
 const CONTEXT_KEEPING_HELPERS = new Set(['if', 'unless'])

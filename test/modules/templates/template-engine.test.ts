@@ -82,3 +82,42 @@ t.test('no prototype access', async (t) => {
   const rendered = renderTemplate({ text: '[{{constructor.name}}][{{__proto__}}]' }, { })
   t.equal(rendered.text, '[][]')
 })
+
+t.test('only the allowed helpers: log and the missing-helper hooks are refused at compile time', async (t) => {
+  for (const html of ['{{log "forged line" level="error"}}', '{{log firstName}}', '{{#each (log items)}}x{{/each}}', 'a\n{{#log x}}y{{/log}}',
+    '{{helperMissing "x" 1}}', '{{#blockHelperMissing items}}x{{/blockHelperMissing}}']) {
+    const err = compileError({ html })
+    t.equal(err.statusCode, 422, html)
+    t.equal(err.code, 'TEMPLATE_ERROR')
+    t.match(err.message, /unknown helper (log|helperMissing|blockHelperMissing): templates may use only if, unless, each, with, lookup$/)
+  }
+  const written: unknown[] = []
+  const original = { log: console.log, info: console.info, warn: console.warn, error: console.error, debug: console.debug }
+  for (const method of Object.keys(original) as Array<keyof typeof original>) console[method] = (...args: unknown[]) => { written.push(args) }
+  try {
+    // Without parameters `log` is no helper call, just a variable of that name.
+    t.equal(renderTemplate({ text: '[{{log}}]' }, { log: 'a value' }).text, '[a value]')
+    const rendered = renderTemplate({
+      text: '{{#if a}}A{{/if}}{{#unless b}}B{{/unless}}{{#each list}}{{this}}{{/each}}{{#with o}}{{k}}{{/with}}{{lookup o "k"}}{{#section}}{{v}}{{/section}}',
+    }, { a: true, b: false, list: [1, 2], o: { k: 'K' }, section: [{ v: 'x' }, { v: 'y' }] })
+    t.equal(rendered.text, 'AB12KKxy', 'if, unless, each, with, lookup and sections still work')
+  } finally {
+    Object.assign(console, original)
+  }
+  t.same(written, [], 'rendering wrote nothing to the console')
+})
+
+t.test('no prototype access through lookup, with or methods, and no console warning about it', async (t) => {
+  const written: unknown[] = []
+  const original = console.error
+  console.error = (...args: unknown[]) => { written.push(args) }
+  try {
+    const rendered = renderTemplate({
+      text: '[{{lookup this "constructor"}}][{{#with constructor}}{{name}}{{/with}}][{{name.toUpperCase}}][{{lookup (lookup this "constructor") "name"}}][{{__proto__.toString}}]',
+    }, { name: 'ann' })
+    t.equal(rendered.text, '[][][][][]')
+  } finally {
+    console.error = original
+  }
+  t.same(written, [], 'Handlebars wrote no "Access has been denied" warning')
+})
