@@ -219,6 +219,8 @@ t.test('RS256 mode with keys from a JWKS URL', async (t) => {
     JWT_SECRET: undefined,
     JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json`,
     FIREBASE_PROJECT_ID: TEST_PROJECT_ID,
+    // These cases each need a fetch of their own; the cooldown has its test below.
+    JWKS_FETCH_COOLDOWN_SECONDS: 0,
   })
   const getUser = (token: string) => app.inject({ method: 'GET', url: '/test/user', headers: bearer(token) })
 
