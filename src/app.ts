@@ -9,6 +9,7 @@ import authPlugin from './plugins/auth.ts'
 import dependenciesPlugin from './plugins/dependencies.ts'
 import errorHandlerPlugin from './plugins/error-handler.ts'
 import idempotencyPlugin from './plugins/idempotency.ts'
+import jsonDepthPlugin from './plugins/json-depth.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import rateLimitPlugin from './plugins/rate-limit.ts'
 import swaggerPlugin from './plugins/swagger.ts'
@@ -63,8 +64,9 @@ export async function buildApp (deps: Dependencies, options: BuildAppOptions = {
   await app.register(metricsPlugin)
   // A worker serves only its ops endpoints; the API documentation belongs to the API.
   if (!opsOnly) await app.register(swaggerPlugin)
-  await app.register(authPlugin)
+  await app.register(jsonDepthPlugin)
   await app.register(rateLimitPlugin)
+  await app.register(authPlugin)
   await app.register(idempotencyPlugin)
   await app.register(routes, { opsOnly })
   if (!opsOnly) await app.register(uiPlugin, uiRoot === undefined ? {} : { root: uiRoot })

@@ -40,6 +40,12 @@ export const ConfigSchema = Type.Object({
   FIREBASE_PROJECT_ID: Type.Optional(Type.String({ minLength: 1, description: 'Firebase project: tokens need iss https://securetoken.google.com/<id> and aud <id>' })),
   JWT_JWKS_URL: Type.String({ default: GOOGLE_SECURETOKEN_JWKS, pattern: '^https?://', description: 'JWKS with the RS256 keys of Firebase ID tokens' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HS256 secret for local development; replaces JWKS' })),
+  JWKS_FETCH_COOLDOWN_SECONDS: Type.Integer({
+    default: 30, minimum: 0, description: 'Least time between two JWKS fetches; a token naming a key not in the last fetch within it is refused without a fetch',
+  }),
+  AUTH_FAILURE_LIMIT_PER_MINUTE: Type.Integer({
+    default: 20, minimum: 1, description: 'Failed authentications per source address and minute; over it every authenticated request from that address is 429 before any credential lookup',
+  }),
   DEFAULT_TENANT: Type.String({ default: 'default', minLength: 1, description: 'Tenant of users whose token has no tenant claim' }),
 
   IDEMPOTENCY_TTL_HOURS: Type.Integer({ default: 24, minimum: 1, description: 'How long an Idempotency-Key response is replayed' }),

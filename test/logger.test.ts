@@ -28,7 +28,7 @@ t.test('request logs carry reqId and redact every secret', async (t) => {
   await app.ready()
   const token = app.jwt.sign({
     sub: 'user-log-1', email_verified: true, iss: `https://securetoken.google.com/${TEST_PROJECT_ID}`, aud: TEST_PROJECT_ID,
-  })
+  }, { expiresIn: '1h' })
 
   const keyed = await app.inject({ method: 'POST', url: '/keyed', headers: { 'x-api-key': key, 'idempotency-key': idempotencyKey }, payload: {} })
   t.equal(keyed.statusCode, 200)

@@ -1,6 +1,6 @@
 // Authentication: Firebase ID tokens (RS256 via JWKS, or HS256 in development), x-api-key keys, OAuth2 scopes.
 import fastifyJwt, { type TokenOrHeader } from '@fastify/jwt'
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import {
   AUTH_MESSAGE, InsufficientPermissionsError, InvalidApiKeyError, ForbiddenError,
@@ -26,11 +26,14 @@ declare module 'fastify' {
 
 type Claims = Record<string, unknown>
 
+const TOKEN_WITHOUT_EXPIRY = 'Authentication token has no expiry (exp claim)'
+
 // Firebase's own rule: iat and auth_time must be in the past; a minute covers clock skew between hosts.
 const CLOCK_SKEW_SECONDS = 60
 
 async function authPlugin (app: FastifyInstance) {
   const { config, principals, apiKeys, metrics } = app.deps
+  const { authFailures } = app
   const jwtEnabled = Boolean(config.JWT_SECRET ?? config.FIREBASE_PROJECT_ID)
 
   if (config.JWT_SECRET) {
@@ -39,7 +42,7 @@ async function authPlugin (app: FastifyInstance) {
       verify: { algorithms: ['HS256'], ...issuerAndAudience(config.FIREBASE_PROJECT_ID) },
     })
   } else if (config.FIREBASE_PROJECT_ID) {
-    const publicKeyFor = createJwksKeys(config.JWT_JWKS_URL)
+    const publicKeyFor = createJwksKeys(config.JWT_JWKS_URL, { cooldownMs: config.JWKS_FETCH_COOLDOWN_SECONDS * 1000 })
     await app.register(fastifyJwt, {
       decode: { complete: true },
       secret: async (_request: FastifyRequest, token: TokenOrHeader) => {
@@ -73,6 +76,8 @@ async function authPlugin (app: FastifyInstance) {
       }
       return reject('jwt', code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED' ? 'expired' : 'invalid', new UnauthorizedError(AUTH_MESSAGE.tokenInvalid))
     }
+    // A token without exp would be good forever once leaked; Firebase and our issuer always set one.
+    if (typeof claims.exp !== 'number') return reject('jwt', 'no_expiry', new UnauthorizedError(TOKEN_WITHOUT_EXPIRY))
     const now = Math.floor(Date.now() / 1000)
     if (typeof claims.sub !== 'string' || claims.sub === '') return reject('jwt', 'no_subject', new UnauthorizedError(AUTH_MESSAGE.tokenInvalid))
     for (const claim of ['iat', 'auth_time']) {
@@ -105,15 +110,31 @@ async function authPlugin (app: FastifyInstance) {
     }
   }
 
-  const user: onRequestAsyncHookHandler = async (request) => {
+  /**
+   * Every authentication hook: an address over its failed-authentication limit is refused before any credential is
+   * looked up (a bad API key costs a Postgres query), and each 401 counts against it.
+   */
+  function limitingFailures (authenticate: onRequestAsyncHookHandler): onRequestAsyncHookHandler {
+    return async function (request, reply) {
+      await authFailures.refuseIfExceeded(request, reply)
+      try {
+        await authenticate.call(this, request, reply)
+      } catch (err) {
+        if ((err as FastifyError).statusCode === 401) await authFailures.record(request)
+        throw err
+      }
+    }
+  }
+
+  const user: onRequestAsyncHookHandler = limitingFailures(async (request) => {
     if (!bearerToken(request)) return reject('jwt', 'missing', new UnauthorizedError(AUTH_MESSAGE.tokenRequired))
     const claims = await verifyBearer(request)
     if (claims.email_verified !== true) return reject('jwt', 'email_unverified', new ForbiddenError(AUTH_MESSAGE.emailNotVerified))
     request.principal = await principalFromClaims('user', claims, [])
-  }
+  })
 
   function apiKey (scope: Scope, options: { oauth?: boolean } = {}): onRequestAsyncHookHandler {
-    return async (request) => {
+    return limitingFailures(async (request) => {
       const header = request.headers['x-api-key']
       const key = Array.isArray(header) ? header[0] : header
       if (key) {
@@ -136,7 +157,7 @@ async function authPlugin (app: FastifyInstance) {
         return
       }
       return reject('api_key', 'missing', new InvalidApiKeyError(AUTH_MESSAGE.apiKeyRequired))
-    }
+    })
   }
 
   app.decorateRequest('principal', null)
@@ -147,4 +168,4 @@ function issuerAndAudience (projectId: string | undefined) {
   return projectId ? { allowedIss: `https://securetoken.google.com/${projectId}`, allowedAud: projectId } : {}
 }
 
-export default fp(authPlugin, { name: 'auth', dependencies: ['dependencies'] })
+export default fp(authPlugin, { name: 'auth', dependencies: ['dependencies', 'rate-limit'] })

@@ -16,8 +16,8 @@ const security: Array<Record<string, string[]>> = [{ ApiKeyAuth: [] }, { BearerA
 export default async function campaignsRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { campaigns } = app.deps
-  const read = { onRequest: app.authenticate.apiKey('campaigns.read', { oauth: true }), preHandler: app.limits.campaignApi }
-  const write = { onRequest: app.authenticate.apiKey('campaigns.write', { oauth: true }), preHandler: app.limits.campaignApi }
+  const read = { onRequest: [app.authenticate.apiKey('campaigns.read', { oauth: true }), app.limits.campaignApi] }
+  const write = { onRequest: [app.authenticate.apiKey('campaigns.write', { oauth: true }), app.limits.campaignApi] }
 
   app.post('/', {
     ...write,

@@ -17,8 +17,8 @@ const security: Array<Record<string, string[]>> = [{ ApiKeyAuth: [] }, { BearerA
 export default async function contactsRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { contacts, config } = app.deps
-  const read = { onRequest: app.authenticate.apiKey('contacts.read', { oauth: true }), preHandler: app.limits.campaignApi }
-  const write = { onRequest: app.authenticate.apiKey('contacts.write', { oauth: true }), preHandler: app.limits.campaignApi }
+  const read = { onRequest: [app.authenticate.apiKey('contacts.read', { oauth: true }), app.limits.campaignApi] }
+  const write = { onRequest: [app.authenticate.apiKey('contacts.write', { oauth: true }), app.limits.campaignApi] }
 
   // The import reads the body itself, as a stream: this parser (scoped to these routes) hands it over unread.
   app.addContentTypeParser(['text/csv', 'application/csv'], (_request, payload, done) => { done(null, payload) })

@@ -32,8 +32,7 @@ export default async function outreachRoutes (app: FastifyInstance) {
   const { outreach } = app.deps
 
   app.post<{ Body: SendEmailRequest }>('/outreach/send-email', {
-    onRequest: app.authenticate.user,
-    preHandler: app.limits.send,
+    onRequest: [app.authenticate.user, app.limits.send],
     // A client retrying with the same Idempotency-Key gets the first answer instead of a second email.
     config: { idempotent: true },
     schema: {
@@ -47,8 +46,7 @@ export default async function outreachRoutes (app: FastifyInstance) {
   }, async (request) => emailResponse(OUTREACH_MESSAGE.emailSent, await outreach.sendEmail(principalOf(request), request.body)))
 
   app.post<{ Body: SendTemplateEmailRequest }>('/outreach/send-template-email', {
-    onRequest: app.authenticate.user,
-    preHandler: app.limits.template,
+    onRequest: [app.authenticate.user, app.limits.template],
     config: { idempotent: true },
     schema: {
       tags: ['Email Sending'],
@@ -61,8 +59,7 @@ export default async function outreachRoutes (app: FastifyInstance) {
   }, async (request) => emailResponse(OUTREACH_MESSAGE.templateEmailSent, await outreach.sendTemplateEmail(principalOf(request), request.body)))
 
   app.get<{ Querystring: CampaignStatsQuery }>('/outreach/campaign-stats', {
-    onRequest: app.authenticate.user,
-    preHandler: app.limits.analytics,
+    onRequest: [app.authenticate.user, app.limits.analytics],
     schema: {
       tags: ['Analytics'],
       summary: 'Get campaign statistics',
@@ -74,8 +71,7 @@ export default async function outreachRoutes (app: FastifyInstance) {
   }, async (request) => stamp({ success: true as const, data: await outreach.campaignStats(principalOf(request).tenantId, request.query) }))
 
   app.get<{ Querystring: TrackingDataQuery }>('/outreach/tracking-data', {
-    onRequest: app.authenticate.user,
-    preHandler: app.limits.analytics,
+    onRequest: [app.authenticate.user, app.limits.analytics],
     schema: {
       tags: ['Analytics'],
       summary: 'Get message tracking data',
@@ -92,7 +88,7 @@ export default async function outreachRoutes (app: FastifyInstance) {
     // Mailgun posts JSON or a form; anything else is 415, not a string reaching the handler.
     scope.removeContentTypeParser('text/plain')
     scope.post('/outreach/webhook', {
-      preHandler: scope.limits.webhookIngest,
+      onRequest: scope.limits.webhookIngest,
       schema: {
         tags: ['Webhooks'],
         summary: 'Mailgun webhook endpoint',

@@ -35,8 +35,7 @@ const ReportLinksResponseSchema = Type.Object({
 
 const reportsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/reports/links', {
-    onRequest: app.authenticate.apiKey('reports.read'),
-    preHandler: app.limits.campaignApi,
+    onRequest: [app.authenticate.apiKey('reports.read'), app.limits.campaignApi],
     schema: {
       tags: ['reports'],
       summary: 'Signed download links for reports, by customId and period or by key',

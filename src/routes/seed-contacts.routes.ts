@@ -15,8 +15,7 @@ export default async function seedContactsRoutes (fastify: FastifyInstance) {
   const { contacts } = app.deps
 
   app.get('/contacts', {
-    onRequest: app.authenticate.apiKey('contacts.read'),
-    preHandler: app.limits.campaignApi,
+    onRequest: [app.authenticate.apiKey('contacts.read'), app.limits.campaignApi],
     schema: {
       tags,
       security,
@@ -29,8 +28,7 @@ export default async function seedContactsRoutes (fastify: FastifyInstance) {
   }, async (request) => contacts.listSeed(tenantOf(request), request.query))
 
   app.post('/contacts', {
-    onRequest: app.authenticate.apiKey('contacts.write'),
-    preHandler: app.limits.campaignApi,
+    onRequest: [app.authenticate.apiKey('contacts.write'), app.limits.campaignApi],
     config: { idempotent: true },
     schema: {
       tags,

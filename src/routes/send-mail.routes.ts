@@ -46,8 +46,7 @@ const SendMailResponseSchema = Type.Object({
 
 const sendMailRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/send-mail', {
-    onRequest: app.authenticate.apiKey('mail.send'),
-    preHandler: app.limits.campaignApi,
+    onRequest: [app.authenticate.apiKey('mail.send'), app.limits.campaignApi],
     config: { idempotent: true },
     schema: {
       tags: ['reports'],

@@ -16,8 +16,7 @@ export default async function smtpCampaignRoutes (fastify: FastifyInstance) {
   const { config, campaigns } = app.deps
 
   app.post('/smtp-campaign', {
-    onRequest: app.authenticate.apiKey('campaigns.write'),
-    preHandler: app.limits.campaignApi,
+    onRequest: [app.authenticate.apiKey('campaigns.write'), app.limits.campaignApi],
     config: { idempotent: true },
     schema: {
       tags,
@@ -40,8 +39,7 @@ export default async function smtpCampaignRoutes (fastify: FastifyInstance) {
   })
 
   app.get('/campaign-status/:id', {
-    onRequest: app.authenticate.apiKey('campaigns.read'),
-    preHandler: app.limits.campaignApi,
+    onRequest: [app.authenticate.apiKey('campaigns.read'), app.limits.campaignApi],
     schema: {
       tags,
       security,

@@ -18,8 +18,8 @@ function security (): Array<Record<string, string[]>> {
 export default async function suppressionsRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { suppressions } = app.deps
-  const read = { onRequest: app.authenticate.apiKey('suppressions.read', { oauth: true }), preHandler: app.limits.campaignApi }
-  const write = { onRequest: app.authenticate.apiKey('suppressions.write', { oauth: true }), preHandler: app.limits.campaignApi }
+  const read = { onRequest: [app.authenticate.apiKey('suppressions.read', { oauth: true }), app.limits.campaignApi] }
+  const write = { onRequest: [app.authenticate.apiKey('suppressions.write', { oauth: true }), app.limits.campaignApi] }
 
   app.get('', {
     ...read,

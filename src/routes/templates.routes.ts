@@ -15,8 +15,8 @@ const security: Array<Record<string, string[]>> = [{ ApiKeyAuth: [] }, { BearerA
 export default async function templatesRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { templates } = app.deps
-  const read = { onRequest: app.authenticate.apiKey('templates.read', { oauth: true }), preHandler: app.limits.campaignApi }
-  const write = { onRequest: app.authenticate.apiKey('templates.write', { oauth: true }), preHandler: app.limits.campaignApi }
+  const read = { onRequest: [app.authenticate.apiKey('templates.read', { oauth: true }), app.limits.campaignApi] }
+  const write = { onRequest: [app.authenticate.apiKey('templates.write', { oauth: true }), app.limits.campaignApi] }
 
   app.post('/', {
     ...write,

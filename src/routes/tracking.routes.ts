@@ -46,7 +46,7 @@ export default async function trackingRoutes (fastify: FastifyInstance) {
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 16 * 1024 }, (_request, _body, done) => { done(null, undefined) })
 
   app.get('/t/o/:token.gif', {
-    preHandler: app.limits.tracking,
+    onRequest: app.limits.tracking,
     schema: {
       tags,
       summary: 'Open-tracking pixel',
@@ -68,7 +68,7 @@ export default async function trackingRoutes (fastify: FastifyInstance) {
   })
 
   app.get('/t/c/:token', {
-    preHandler: app.limits.tracking,
+    onRequest: app.limits.tracking,
     schema: {
       tags,
       summary: 'Click redirect',
@@ -85,7 +85,7 @@ export default async function trackingRoutes (fastify: FastifyInstance) {
   })
 
   app.get('/u/:token', {
-    preHandler: app.limits.tracking,
+    onRequest: app.limits.tracking,
     schema: {
       tags,
       summary: 'Unsubscribe confirmation page',
@@ -103,7 +103,7 @@ export default async function trackingRoutes (fastify: FastifyInstance) {
   })
 
   app.post('/u/:token', {
-    preHandler: app.limits.tracking,
+    onRequest: app.limits.tracking,
     schema: {
       tags,
       summary: 'One-click unsubscribe (RFC 8058)',

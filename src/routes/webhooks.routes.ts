@@ -16,8 +16,8 @@ function security (): Array<Record<string, string[]>> {
 export default async function webhooksRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { webhooks } = app.deps
-  const read = { onRequest: app.authenticate.apiKey('webhooks.read', { oauth: true }), preHandler: app.limits.campaignApi }
-  const write = { onRequest: app.authenticate.apiKey('webhooks.write', { oauth: true }), preHandler: app.limits.campaignApi }
+  const read = { onRequest: [app.authenticate.apiKey('webhooks.read', { oauth: true }), app.limits.campaignApi] }
+  const write = { onRequest: [app.authenticate.apiKey('webhooks.write', { oauth: true }), app.limits.campaignApi] }
 
   app.post('', {
     ...write,

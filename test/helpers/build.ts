@@ -61,6 +61,8 @@ export function testConfig (overrides: Partial<Config> = {}): Config {
       JWT_SECRET: TEST_JWT_SECRET,
       FIREBASE_PROJECT_ID: TEST_PROJECT_ID,
       SHUTDOWN_GRACE_MS: '10000',
+      // Every request of a test file comes from 127.0.0.1 and many are refused on purpose; test/rate-limit.test.ts sets its own.
+      AUTH_FAILURE_LIMIT_PER_MINUTE: '100000',
     }),
     ...overrides,
   }

@@ -1,6 +1,7 @@
 // Authentication: HS256 and JWKS (RS256) Firebase tokens, x-api-key keys, OAuth2 scope tokens and auth failure metrics.
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { AddressInfo } from 'node:net'
 import { createSigner } from 'fast-jwt'
 import t, { type Test } from 'tap'
@@ -150,6 +151,11 @@ t.test('HS256 development mode (JWT_SECRET)', async (t) => {
     assertError(t, await getUser(bearer(signHs256(claims({ sub: undefined })))), 401, 'UNAUTHORIZED', MESSAGE.tokenInvalid)
   })
 
+  t.test('no exp → 401 naming the missing expiry', async (t) => {
+    const token = signHs256(claims({ exp: undefined }))
+    assertError(t, await getUser(bearer(token)), 401, 'UNAUTHORIZED', 'Authentication token has no expiry (exp claim)')
+  })
+
   t.test('iat an hour in the future → 401', async (t) => {
     const token = signHs256(claims({ iat: now() + 3600, exp: now() + 7200 }))
     assertError(t, await getUser(bearer(token)), 401, 'UNAUTHORIZED', MESSAGE.tokenInvalid)
@@ -219,6 +225,8 @@ t.test('RS256 mode with keys from a JWKS URL', async (t) => {
     JWT_SECRET: undefined,
     JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json`,
     FIREBASE_PROJECT_ID: TEST_PROJECT_ID,
+    // These cases each need a fetch of their own; the cooldown has its test below.
+    JWKS_FETCH_COOLDOWN_SECONDS: 0,
   })
   const getUser = (token: string) => app.inject({ method: 'GET', url: '/test/user', headers: bearer(token) })
 
@@ -300,6 +308,70 @@ t.test('RS256 mode with keys from a JWKS URL', async (t) => {
     assertError(t, res, 503, 'SERVICE_UNAVAILABLE', 'Token keys could not be fetched; retry shortly')
     const cached = await getUser(signRs256(claims(), privateKey, KID))
     t.equal(cached.statusCode, 200, 'a cached key needs no fetch')
+  })
+})
+
+t.test('JWKS fetches are bounded: at most one per cooldown, whatever the kids tokens name', async (t) => {
+  const keyPair = (kid: string) => {
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    return { kid, privateKey: pair.privateKey, jwk: { ...pair.publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } }
+  }
+  const first = keyPair('live-1')
+  const second = keyPair('live-2')
+  const rotated = keyPair('rotated-in')
+  const published = [first.jwk, second.jwk]
+  let fetches = 0
+  const server: Server = createServer((_req, res) => {
+    fetches++
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: published }))
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+  const jwksConfig = {
+    JWT_SECRET: undefined,
+    JWT_JWKS_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`,
+    FIREBASE_PROJECT_ID: TEST_PROJECT_ID,
+  }
+
+  t.test('with the default cooldown: one fetch for both live keys and a hundred forged kids', async (t) => {
+    const app = await buildWithRoutes(t, jwksConfig)
+    const getUser = (token: string) => app.inject({ method: 'GET', url: '/test/user', headers: bearer(token) })
+    const before = fetches
+    t.equal((await getUser(signRs256(claims(), first.privateKey, first.kid))).statusCode, 200)
+    t.equal(fetches - before, 1, 'the first token fetches the key set')
+    t.equal((await getUser(signRs256(claims(), second.privateKey, second.kid))).statusCode, 200, 'the other live key needs no fetch')
+
+    const forged = await Promise.all(Array.from({ length: 50 }, (_, i) => getUser(signRs256(claims(), first.privateKey, `forged-${i}`))))
+    for (let i = 0; i < 50; i++) forged.push(await getUser(signRs256(claims(), first.privateKey, `forged-sequential-${i}`)))
+    t.same([...new Set(forged.map(res => res.statusCode))], [401], 'every forged kid is 401')
+    assertError(t, forged[0] as Response, 401, 'UNAUTHORIZED', MESSAGE.tokenInvalid)
+    t.equal(fetches - before, 1, 'and none of them fetched the JWKS')
+  })
+
+  t.test('after the cooldown an unknown kid fetches once more: a rotated-in key works, many kids together share the fetch', async (t) => {
+    const app = await buildWithRoutes(t, { ...jwksConfig, JWKS_FETCH_COOLDOWN_SECONDS: 1 })
+    const getUser = (token: string) => app.inject({ method: 'GET', url: '/test/user', headers: bearer(token) })
+    const before = fetches
+    t.equal((await getUser(signRs256(claims(), first.privateKey, first.kid))).statusCode, 200)
+    t.equal(fetches - before, 1)
+
+    published.push(rotated.jwk)
+    t.teardown(() => { published.pop() })
+    const tooSoon = await getUser(signRs256(claims(), rotated.privateKey, rotated.kid))
+    t.equal(tooSoon.statusCode, 401, 'a key published after the last fetch is unknown inside the cooldown')
+    t.equal(fetches - before, 1, 'without a fetch')
+
+    await sleep(1100)
+    const together = await Promise.all([
+      getUser(signRs256(claims(), rotated.privateKey, rotated.kid)),
+      ...Array.from({ length: 20 }, (_, i) => getUser(signRs256(claims(), first.privateKey, `forged-again-${i}`))),
+    ])
+    t.equal(together[0]?.statusCode, 200, 'once the cooldown has passed the rotated-in key is fetched and accepted')
+    t.same([...new Set(together.slice(1).map(res => res.statusCode))], [401], 'the forged kids are 401')
+    t.equal(fetches - before, 2, 'all of them together cost one fetch')
   })
 })
 

@@ -107,10 +107,10 @@ t.test('401 and 403 from API-key and JWT authentication', async (t) => {
   const garbage = await app.inject({ method: 'GET', url: '/user', headers: { authorization: 'Bearer not.a.token' } })
   t.equal(envelope(t, garbage, 401, 'UNAUTHORIZED').error, 'Invalid or expired authentication token')
   const claims = { sub: 'user-1', iss: `https://securetoken.google.com/${TEST_PROJECT_ID}`, aud: TEST_PROJECT_ID }
-  const unverified = app.jwt.sign({ ...claims, email_verified: false })
+  const unverified = app.jwt.sign({ ...claims, email_verified: false }, { expiresIn: '1h' })
   const forbidden = await app.inject({ method: 'GET', url: '/user', headers: { authorization: `Bearer ${unverified}` } })
   t.equal(envelope(t, forbidden, 403, 'FORBIDDEN').error, 'Email verification required for outreach operations')
-  const verified = app.jwt.sign({ ...claims, email_verified: true })
+  const verified = app.jwt.sign({ ...claims, email_verified: true }, { expiresIn: '1h' })
   const allowed = await app.inject({ method: 'GET', url: '/user', headers: { authorization: `Bearer ${verified}` } })
   t.equal(allowed.statusCode, 200)
 })

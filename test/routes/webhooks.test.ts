@@ -190,7 +190,7 @@ t.test('scopes: webhooks.read lists, webhooks.write changes; other keys are refu
   const limited = await call(app, reader, 'GET', '/api/v1/webhooks')
   t.equal(limited.headers['x-ratelimit-limit'], '1000', "the campaign API's limits apply")
 
-  const token = app.jwt.sign({ sub: 'client-1', scope: 'webhooks.read', tenant })
+  const token = app.jwt.sign({ sub: 'client-1', scope: 'webhooks.read', tenant }, { expiresIn: '1h' })
   const oauth = await app.inject({ method: 'GET', url: '/api/v1/webhooks', headers: { authorization: `Bearer ${token}` } })
   t.equal(oauth.statusCode, 200, 'an OAuth2 token with the scope works')
   t.same(oauth.json().webhooks.map((w: { id: string }) => w.id), [id], "and sees its tenant's endpoints")
