@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyServerOptions } from 'fastify'
-import { corsOrigins } from './config.ts'
+import { corsOrigins, trustProxySetting } from './config.ts'
 import type { Dependencies } from './dependencies.ts'
 import authPlugin from './plugins/auth.ts'
 import dependenciesPlugin from './plugins/dependencies.ts'
@@ -35,7 +35,7 @@ export async function buildApp (deps: Dependencies, options: BuildAppOptions = {
   const app = Fastify({
     ...fastifyOptions,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
-    trustProxy: deps.config.TRUST_PROXY,
+    trustProxy: trustProxySetting(deps.config),
     // Signed tracking and unsubscribe tokens in links are one path segment of a few hundred characters.
     routerOptions: { maxParamLength: 8192 },
     requestIdHeader: 'x-request-id',

@@ -23,7 +23,11 @@ export const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '0.0.0.0', description: 'Interface the HTTP server listens on' }),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535, description: 'HTTP port (API, or ops endpoints for ROLE=worker)' }),
   LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino level; logs are JSON lines on stdout' }),
-  TRUST_PROXY: Type.Boolean({ default: false, description: 'Trust X-Forwarded-For (behind an ALB)' }),
+  TRUST_PROXY: Type.String({
+    default: 'false',
+    pattern: '^(true|false|[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*)$',
+    description: 'Which X-Forwarded-For hops to believe: false, or the proxies\' addresses/CIDRs, comma-separated (the ALB\'s subnets). true believes every hop, so a client can forge its address past per-address limits',
+  }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024, description: 'Largest accepted request body' }),
   CONTACTS_IMPORT_MAX_BYTES: Type.Integer({ default: 100 * 1024 * 1024, minimum: 1024, description: 'Largest CSV body of POST /api/v1/contacts/import (streamed, so not held in memory)' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 25_000, minimum: 0, description: 'Time to drain requests and jobs on SIGTERM' }),
@@ -245,6 +249,15 @@ function definedOnly (env: Record<string, string | undefined>): Record<string, s
   const out: Record<string, string> = {}
   for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') out[key] = value
   return out
+}
+
+/**
+ * Fastify's trustProxy. A list of the proxies' addresses lets only them set the client address; `true` lets any
+ * client pick its own. (Fastify refuses hop counts: they cannot tell a proxy from a client that connects directly.)
+ */
+export function trustProxySetting (config: Pick<Config, 'TRUST_PROXY'>): boolean | string {
+  const value = config.TRUST_PROXY
+  return value === 'true' || value === 'false' ? value === 'true' : value
 }
 
 export function corsOrigins (config: Config): string[] {

@@ -3,10 +3,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { loadConfig, validateConfig } from '../src/config.ts'
+import { loadConfig, trustProxySetting, validateConfig } from '../src/config.ts'
 import { ConfigError } from '../src/errors.ts'
 import { fakeSecretsManager } from './fakes/fake-secrets-manager.ts'
 import { freePort, spawnService } from './helpers/process.ts'
+import { build } from './helpers/build.ts'
 
 /** Runs fn and returns the ConfigError it throws; fails the test when it throws nothing or something else. */
 async function configError (t: Test, fn: () => unknown): Promise<ConfigError> {
@@ -29,7 +30,7 @@ t.test('defaults', async (t) => {
     HOST: '0.0.0.0',
     PORT: 3000,
     LOG_LEVEL: 'info',
-    TRUST_PROXY: false,
+    TRUST_PROXY: 'false',
     DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/outreach',
     MIGRATE_ON_START: true,
     REDIS_URL: 'redis://127.0.0.1:6379',
@@ -47,9 +48,22 @@ t.test('values are coerced from strings', async (t) => {
     dotenvPath: false,
   })
   t.equal(config.PORT, 8080)
-  t.equal(config.TRUST_PROXY, true)
+  t.equal(trustProxySetting(config), true)
   t.equal(config.MIGRATE_ON_START, false)
   t.equal(config.ROLE, 'worker')
+})
+
+t.test('TRUST_PROXY names the proxies to believe', async (t) => {
+  t.equal(trustProxySetting(validateConfig({})), false)
+  t.equal(trustProxySetting(validateConfig({ TRUST_PROXY: '10.0.0.0/8,172.16.0.0/12' })), '10.0.0.0/8,172.16.0.0/12')
+  t.throws(() => validateConfig({ TRUST_PROXY: 'yes please' }), { name: 'ConfigError', message: /TRUST_PROXY/ })
+})
+
+t.test('behind a trusted proxy the client address is the one the proxy saw, not one the client forged', async (t) => {
+  const app = await build(t, { config: { TRUST_PROXY: '127.0.0.1/8' } })
+  app.get('/test/ip', async (request) => ({ ip: request.ip }))
+  const res = await app.inject({ method: 'GET', url: '/test/ip', headers: { 'x-forwarded-for': '203.0.113.9, 198.51.100.7' } })
+  t.equal(res.json().ip, '198.51.100.7', 'the left-most entry is the client\'s to write; the ALB appends the real one')
 })
 
 t.test('PORT=abc is a ConfigError naming PORT', async (t) => {
