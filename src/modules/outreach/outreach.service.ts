@@ -8,7 +8,7 @@ import {
 } from '../../errors.ts'
 import type { Metrics } from '../../metrics.ts'
 import type { Principal, PrincipalResolver } from '../auth/principal-resolver.ts'
-import { EmailProviderError, type EmailProvider, type OutgoingEmail, type TrackingSettings } from '../../providers/email-provider.ts'
+import { toProviderError, type EmailProvider, type OutgoingEmail, type TrackingSettings } from '../../providers/email-provider.ts'
 import {
   claimWebhookToken, normalizeFormEvent, normalizeJsonEvent, statCounterFor, suppressionFor, verifyMailgunSignature,
   type MailgunSignature, type NormalizedEvent,
@@ -132,7 +132,7 @@ export function createOutreachService (deps: OutreachServiceDeps) {
       result = await provider.send(outgoing)
     } catch (err) {
       metrics.emailsFailed.inc({ provider: provider.name })
-      const failure = err instanceof EmailProviderError ? err : new EmailProviderError(provider.name, 'unavailable', (err as Error).message)
+      const failure = toProviderError(err, provider.name)
       await repository.markFailed(messageRowId, failure.failure === 'timeout' ? 'unknown' : 'failed', failure.message)
       switch (failure.failure) {
         case 'timeout': throw new ProviderTimeoutError(failure.message)

@@ -65,6 +65,14 @@ export function createSuppressionsRepository (db: Queryable) {
       return rows[0] ? rowToSuppression(rows[0]) : null
     },
 
+    /** Those of `emails` (compared lower-cased) that are suppressed for the tenant. */
+    async suppressedAmong (tenantId: string, emails: string[]): Promise<Set<string>> {
+      const { rows } = await db.query<{ email: string }>(
+        'SELECT email FROM suppressions WHERE tenant_id = $1 AND email = ANY($2::text[])',
+        [tenantId, emails.map(e => e.toLowerCase())])
+      return new Set(rows.map(r => r.email))
+    },
+
     /** The new row, or null when the address is already suppressed (the existing entry is left as it is). */
     async insert (tenantId: string, email: string, reason: SuppressionReason): Promise<SuppressionRecord | null> {
       const { rows } = await db.query<SuppressionRow>(
