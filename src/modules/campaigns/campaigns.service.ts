@@ -13,7 +13,7 @@ import { decodeCursor, encodeCursor } from '../pagination/cursor.ts'
 import { createSuppressionsRepository } from '../suppressions/suppressions.repository.ts'
 import { createTemplatesRepository } from '../templates/templates.repository.ts'
 import { validateTemplate } from '../templates/template-engine.ts'
-import { batchSizeFor, estimateSendAt } from './campaign-plan.ts'
+import { batchSizeFor, campaignProvider, estimateSendAt } from './campaign-plan.ts'
 import type { CampaignDetail, CampaignStatus, CreateCampaignInput, RecipientState } from './campaign.types.ts'
 import { createCampaignsRepository, rowToCampaign, type CampaignRow, type StoredSmtpRelay } from './campaigns.repository.ts'
 
@@ -107,7 +107,7 @@ export function createCampaignsService (deps: CampaignsServiceDeps) {
       validateTemplate({ subject: content.subject, html: content.html, text: content.text })
 
       const relay = sealRelay(input)
-      const provider = relay === null ? providerName : 'smtp'
+      const provider = campaignProvider({ smtp_relay: relay }, providerName)
       const emailsPerHour = input.settings.emailsPerHour
       const batchSize = batchSizeFor(provider, emailsPerHour)
       const now = new Date()
