@@ -1,5 +1,4 @@
 // Composition root shared by the API and the workers: pool, Redis, queues, metrics and services.
-import { Queue } from 'bullmq'
 import type pg from 'pg'
 import type { Redis } from 'ioredis'
 import { pino, type Logger } from 'pino'
@@ -8,7 +7,7 @@ import { createPool } from './db/pool.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { loggerOptions } from './logger.ts'
 import { createProducerRedis, waitForRedis } from './redis.ts'
-import { QUEUE } from './workers/queue-names.ts'
+import { createJobProducers, createQueues, type Queues } from './workers/jobs.ts'
 import { createApiKeysService, type ApiKeysService } from './modules/api-keys/api-keys.service.ts'
 import { createIdempotencyRepository, type IdempotencyRepository } from './modules/idempotency/idempotency.repository.ts'
 import { createPrincipalResolver, type PrincipalResolver } from './modules/auth/principal-resolver.ts'
@@ -28,8 +27,6 @@ import { createWebhookSender, type WebhookSender } from './modules/webhooks/webh
 import { createWebhooksService, type WebhooksService } from './modules/webhooks/webhooks.service.ts'
 import { createCampaignsService, type CampaignsService } from './modules/campaigns/campaigns.service.ts'
 import { createCampaignSender, type CampaignSender } from './modules/campaigns/campaign-sender.ts'
-import { batchJobId } from './workers/send-batch.worker.ts'
-import { clearZombieJob } from './workers/zombie-jobs.ts'
 import { createTrackingService, type TrackingService } from './modules/tracking/tracking.service.ts'
 
 export interface Dependencies {
@@ -37,7 +34,8 @@ export interface Dependencies {
   logger: Logger
   pool: pg.Pool
   redis: Redis
-  queues: { maintenance: Queue, webhookDelivery: Queue, campaignDispatch: Queue, sendBatch: Queue }
+  /** For the workers' schedules, health and metrics; services get the producer functions of workers/jobs.ts instead. */
+  queues: Queues
   metrics: Metrics
   apiKeys: ApiKeysService
   idempotency: IdempotencyRepository
@@ -72,18 +70,14 @@ export async function createDependencies (config: Config, overrides: DependencyO
   const redis = createProducerRedis(config.REDIS_URL)
   // Redis down at start is not fatal: /ready reports it and ioredis keeps reconnecting.
   if (!await waitForRedis(redis, 5_000)) logger.warn('Redis is not reachable yet; continuing and retrying in the background')
-  const queueOptions = { connection: redis, prefix: config.REDIS_KEY_PREFIX }
-  const queues = {
-    maintenance: new Queue(QUEUE.maintenance, queueOptions),
-    webhookDelivery: new Queue(QUEUE.webhookDelivery, queueOptions),
-    campaignDispatch: new Queue(QUEUE.campaignDispatch, queueOptions),
-    sendBatch: new Queue(QUEUE.sendBatch, queueOptions),
-  }
-  for (const queue of Object.values(queues)) queue.on('error', (err) => logger.warn({ err, queue: queue.name }, 'queue error'))
+  const queues = createQueues(redis, config.REDIS_KEY_PREFIX, logger)
+  const jobs = createJobProducers(queues, redis, config)
   const metrics = createMetrics(() => Object.values(queues))
   const principals = createPrincipalResolver(pool)
   const emailProvider = await createEmailProvider(config, logger)
-  const webhooks = createWebhooksService({ config, pool, queue: queues.webhookDelivery, logger })
+  const webhooks = createWebhooksService({
+    config, pool, logger, addDeliveryJobs: jobs.enqueueWebhookDeliveries, promoteDeliveryJob: jobs.promoteWebhookDelivery,
+  })
   const outreach = createMessagesService({
     config, pool, redis, logger, metrics, provider: emailProvider, principals, enqueueWebhookDeliveries: webhooks.enqueueDeliveries,
   })
@@ -105,7 +99,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
     ...(overrides.webhookResolver ? { resolver: overrides.webhookResolver } : {}),
   })
   const tracking = createTrackingService({ config, pool, logger, enqueueWebhookDeliveries: webhooks.enqueueDeliveries })
-  const campaigns = createCampaignsService({ pool, redis, logger, providerName: emailProvider.name, dispatchQueue: queues.campaignDispatch })
+  const campaigns = createCampaignsService({ pool, logger, providerName: emailProvider.name, addDispatchJob: jobs.enqueueDispatch })
   const campaignSender = createCampaignSender({
     config,
     pool,
@@ -115,21 +109,7 @@ export async function createDependencies (config: Config, overrides: DependencyO
     messageDecorator: tracking.messageDecorator,
     enqueueWebhookDeliveries: webhooks.enqueueDeliveries,
     enqueueDispatch: campaigns.enqueueDispatch,
-    async enqueueBatches (campaignId, batches, options) {
-      if (batches.length === 0) return
-      if (options?.repair) for (const batch of batches) await clearZombieJob(queues.sendBatch, redis, batchJobId(campaignId, batch))
-      await queues.sendBatch.addBulk(batches.map(batch => ({
-        name: 'send-batch',
-        data: { campaignId, batch },
-        opts: {
-          jobId: batchJobId(campaignId, batch),
-          attempts: config.CAMPAIGN_SEND_ATTEMPTS,
-          backoff: { type: 'exponential', delay: config.CAMPAIGN_RETRY_BASE_MS },
-          removeOnComplete: true,
-          removeOnFail: true,
-        },
-      })))
-    },
+    enqueueBatches: jobs.enqueueBatches,
   })
   return {
     config,

@@ -76,6 +76,11 @@ export class EmailProviderError extends Error {
   }
 }
 
+/** Any error a send threw, as an EmailProviderError: one the provider did not classify counts as 'unavailable'. */
+export function toProviderError (err: unknown, provider: ProviderName): EmailProviderError {
+  return err instanceof EmailProviderError ? err : new EmailProviderError(provider, 'unavailable', (err as Error).message)
+}
+
 /** Strips the angle brackets Mailgun and SMTP servers put around message ids. */
 export function bareMessageId (id: string): string {
   return id.trim().replace(/^<(.*)>$/, '$1')

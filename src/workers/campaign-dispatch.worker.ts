@@ -1,8 +1,7 @@
 // The campaign-dispatch queue: starts a campaign (at its scheduledAt) and enqueues its send-batch jobs.
 import { DelayedError, type Job } from 'bullmq'
 import type { CampaignSender, DispatchOutcome } from '../modules/campaigns/campaign-sender.ts'
-
-export interface DispatchJobData { campaignId: string, repair?: boolean }
+import type { DispatchJobData } from './jobs.ts'
 
 export function createCampaignDispatchProcessor (sender: Pick<CampaignSender, 'dispatch'>) {
   return async function processCampaignDispatchJob (job: Job<DispatchJobData>, token?: string): Promise<DispatchOutcome> {

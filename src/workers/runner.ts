@@ -6,11 +6,8 @@ import { createMaintenanceProcessor, scheduleMaintenance } from './maintenance.w
 import { QUEUE, type QueueName } from './queue-names.ts'
 import { createWebhookDeliveryProcessor, scheduleWebhookSweep } from './webhook-delivery.worker.ts'
 import { createCampaignDispatchProcessor } from './campaign-dispatch.worker.ts'
+import { WORKER_OPTIONS } from './jobs.ts'
 import { createSendBatchProcessor } from './send-batch.worker.ts'
-
-// A worker killed mid-batch leaves its job active; a short lock lets another worker take it over (and mark the
-// batch's in-flight recipients unknown) within seconds instead of the default half minute.
-const CAMPAIGN_WORKER_OPTIONS: Partial<WorkerOptions> = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 3 }
 
 export interface WorkerDefinition {
   queue: QueueName
@@ -23,12 +20,17 @@ export function workerDefinitions (deps: Dependencies): WorkerDefinition[] {
   return [
     { queue: QUEUE.maintenance, processor: createMaintenanceProcessor(deps), concurrency: 1 },
     { queue: QUEUE.webhookDelivery, processor: createWebhookDeliveryProcessor(deps), concurrency: deps.config.WEBHOOK_DELIVERY_CONCURRENCY },
-    { queue: QUEUE.campaignDispatch, processor: createCampaignDispatchProcessor(deps.campaignSender), concurrency: 2, options: CAMPAIGN_WORKER_OPTIONS },
+    {
+      queue: QUEUE.campaignDispatch,
+      processor: createCampaignDispatchProcessor(deps.campaignSender),
+      concurrency: 2,
+      options: WORKER_OPTIONS[QUEUE.campaignDispatch],
+    },
     {
       queue: QUEUE.sendBatch,
       processor: createSendBatchProcessor(deps.campaignSender),
       concurrency: deps.config.CAMPAIGN_SEND_CONCURRENCY,
-      options: CAMPAIGN_WORKER_OPTIONS,
+      options: WORKER_OPTIONS[QUEUE.sendBatch],
     },
   ]
 }

@@ -1,18 +1,7 @@
 // The send-batch queue: one job per campaign batch; the never-twice state machine is in campaign-sender.ts.
 import { DelayedError, type Job } from 'bullmq'
 import type { BatchOutcome, CampaignSender } from '../modules/campaigns/campaign-sender.ts'
-
-export interface SendBatchJobData {
-  campaignId: string
-  batch: number
-  /** The throttle slot this job reserved (ISO time), kept so a re-delayed or retried job does not reserve another. */
-  slotAt?: string
-}
-
-/** Job ids come from the row ids, so enqueueing a batch twice while its job exists is harmless. */
-export function batchJobId (campaignId: string, batch: number): string {
-  return `batch-${campaignId}-${batch}`
-}
+import type { SendBatchJobData } from './jobs.ts'
 
 export function createSendBatchProcessor (sender: Pick<CampaignSender, 'sendBatch'>) {
   return async function processSendBatchJob (job: Job<SendBatchJobData>, token?: string): Promise<BatchOutcome> {

@@ -2,7 +2,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq'
 import type { Dependencies } from '../dependencies.ts'
 import type { AttemptResult } from '../modules/webhooks/webhook-delivery.ts'
-import type { DeliveryJobData } from '../modules/webhooks/webhooks.service.ts'
+import type { DeliveryJobData } from './jobs.ts'
 import { JOB } from './queue-names.ts'
 
 export type WebhookJobResult = AttemptResult | { enqueued: number }

@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks'
 import t from 'tap'
 import { withTransaction } from '../../src/db/transaction.ts'
 import { recordWebhookEvent } from '../../src/modules/webhooks/webhook-events.ts'
-import { deliveryJobId } from '../../src/modules/webhooks/webhooks.service.ts'
+import { deliveryJobId } from '../../src/workers/jobs.ts'
 import { startReceiver, type ReceivedWebhook } from '../fakes/webhook-receiver.ts'
 import { counterValue, waitForCounter, webhookHarness } from '../helpers/webhooks.ts'
 

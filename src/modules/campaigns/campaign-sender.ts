@@ -1,4 +1,5 @@
 // The send path of campaigns: dispatch (materialize, plan batches) and one batch (claim → provider → record).
+// This file is the state machine; its SQL is in campaign-sends.repository.ts, its jobs come from src/workers/jobs.ts.
 //
 // Never twice — every crash point, in order, for one batch:
 //  1. Claim: one transaction moves the batch's `pending` rows to `sending` and inserts the outreach_messages
@@ -22,18 +23,18 @@ import type { Config } from '../../config.ts'
 import { withTransaction } from '../../db/transaction.ts'
 import type { Queryable } from '../../db/pool.ts'
 import type { Metrics } from '../../metrics.ts'
-import { EmailProviderError, type EmailProvider, type OutgoingEmail } from '../../providers/email-provider.ts'
+import { toProviderError, type EmailProvider, type EmailProviderError, type OutgoingEmail } from '../../providers/email-provider.ts'
 import { createSmtpRelayProvider } from '../../providers/smtp.ts'
 import { createContactsRepository } from '../contacts/contacts.repository.ts'
-import { createMessagesRepository as createOutreachRepository } from '../messages/messages.repository.ts'
+import { createMessagesRepository } from '../messages/messages.repository.ts'
 import { compileTemplate, type CompiledTemplate } from '../templates/template-engine.ts'
 import { recordWebhookEvent, recordWebhookEvents } from '../webhooks/webhook-events.ts'
 import { createBatchRenderer, type BatchRenderer } from './batch-content.ts'
+import { batchSizeFor, campaignProvider } from './campaign-plan.ts'
+import { createCampaignSendsRepository, type Claimed, type ClaimMessage, type OutcomeCounts } from './campaign-sends.repository.ts'
 import type { MessageDecorator } from './campaign.types.ts'
-import { createCampaignsRepository, type CampaignRow, type RecipientRow } from './campaigns.repository.ts'
-import { batchSizeFor, campaignProvider } from './campaigns.service.ts'
-import { vetRequestedRelay } from './relay-guard.ts'
-import { isOperatorRelay, relayPorts } from './smtp-campaign.ts'
+import { createCampaignsRepository, type CampaignRow } from './campaigns.repository.ts'
+import { isOperatorRelay, relayPorts, vetRequestedRelay } from './relay-guard.ts'
 import { openSecret, parseEncryptionKey } from '../../crypto/secret-box.ts'
 
 export interface CampaignSenderDeps {
@@ -57,7 +58,6 @@ export type BatchOutcome =
   | { kind: 'done', sent: number, failed: number, unknown: number }
   | { kind: 'retry', message: string }
 
-interface Claimed { recipients: RecipientRow[], messageIds: Map<string, string> }
 /** A claimed batch with everything its provider call needs. */
 interface ClaimedMessage {
   row: CampaignRow
@@ -82,6 +82,7 @@ function formatFrom (row: CampaignRow): string {
 export function createCampaignSender (deps: CampaignSenderDeps) {
   const { config, pool, logger, metrics } = deps
   const repository = createCampaignsRepository(pool)
+  const sends = createCampaignSendsRepository(pool)
   const encryptionKey = config.CREDENTIALS_ENCRYPTION_KEY === undefined ? undefined : parseEncryptionKey(config.CREDENTIALS_ENCRYPTION_KEY)
   /** A `sending` row older than this outlived any provider call: its batch job was lost. */
   const staleSendingMs = config.EMAIL_PROVIDER_TIMEOUT_MS + STALE_SENDING_SLACK_MS
@@ -130,14 +131,7 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
 
   /** In the caller's transaction, after its counter update took the campaign row lock: completes when nothing is left. */
   async function completeIfDone (client: Queryable, campaignId: string): Promise<{ row: CampaignRow, deliveryIds: string[] } | null> {
-    const { rows } = await client.query<CampaignRow>(
-      `UPDATE campaigns SET status = CASE WHEN sent_count > 0 THEN 'sent' ELSE 'failed' END,
-         error = CASE WHEN sent_count > 0 THEN error ELSE coalesce(error, 'No recipient could be sent to') END,
-         completed_at = now(), updated_at = now()
-       WHERE id = $1 AND status = 'sending' AND sending_count = 0
-         AND NOT EXISTS (SELECT 1 FROM campaign_recipients WHERE campaign_id = $1 AND state IN ('pending', 'sending'))
-       RETURNING *`, [campaignId])
-    const row = rows[0]
+    const row = await createCampaignSendsRepository(client).completeIfDone(campaignId)
     if (!row) return null
     const recorded = await recordWebhookEvent(client, {
       tenantId: row.tenant_id,
@@ -169,94 +163,29 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
     // Almost always nothing is in flight. Checking that without the campaign row lock first keeps every batch job
     // from queueing behind the other batches' claims and records for that lock (about a quarter of a batch's time
     // at 4 concurrent batches). The locked UPDATE below still decides; this only skips it when it would move nothing.
-    const { rows: inFlight } = await pool.query(
-      `SELECT 1 FROM campaign_recipients
-       WHERE campaign_id = $1 AND ($2::int IS NULL OR batch = $2) AND state = 'sending'
-         AND updated_at < now() - make_interval(secs => $3::double precision / 1000)
-       LIMIT 1`, [campaignId, batch, olderThanMs])
-    if (inFlight.length === 0) return 0
+    if (!await sends.hasInFlight(campaignId, batch, olderThanMs)) return 0
     const { moved, completed } = await withTransaction(pool, async (client) => {
-      await client.query('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', [campaignId])
-      const { rows } = await client.query<{ message_id: string | null }>(
-        `UPDATE campaign_recipients SET state = 'unknown', updated_at = now(),
-           error = 'The worker stopped during the provider call; the message may have been sent, so it is not resent'
-         WHERE campaign_id = $1 AND ($2::int IS NULL OR batch = $2) AND state = 'sending'
-           AND updated_at < now() - make_interval(secs => $3::double precision / 1000)
-         RETURNING message_id`, [campaignId, batch, olderThanMs])
-      if (rows.length === 0) return { moved: 0, completed: null }
-      const messageIds = [...new Set(rows.map(r => r.message_id).filter((id): id is string => id !== null))]
-      await client.query(`UPDATE outreach_messages SET status = 'unknown', error = 'worker stopped during the provider call'
-        WHERE id = ANY($1::uuid[]) AND status = 'sending'`, [messageIds])
-      await client.query(`UPDATE campaigns SET sending_count = greatest(0, sending_count - $2), unknown_count = unknown_count + $2,
-        updated_at = now() WHERE id = $1`, [campaignId, rows.length])
-      return { moved: rows.length, completed: await completeIfDone(client, campaignId) }
+      const locked = createCampaignSendsRepository(client)
+      await locked.lockCampaignStatus(campaignId)
+      const moved = await locked.markInFlightUnknown(campaignId, batch, olderThanMs)
+      if (moved === 0) return { moved, completed: null }
+      return { moved, completed: await completeIfDone(client, campaignId) }
     })
     if (moved > 0) logger.warn({ campaignId, batch, recipients: moved }, 'recipients of an interrupted send marked unknown')
     await afterCompletion(completed)
     return moved
   }
 
-  async function reserveSlot (row: CampaignRow, emails: number): Promise<Date> {
-    const { rows } = await pool.query<{ slot_at: Date }>(
-      `UPDATE campaigns SET next_slot_at = greatest(coalesce(next_slot_at, now()), now()) + make_interval(secs => $2 * 3600.0 / emails_per_hour)
-       WHERE id = $1
-       RETURNING next_slot_at - make_interval(secs => $2 * 3600.0 / emails_per_hour) AS slot_at`, [row.id, emails])
-    return (rows[0] as { slot_at: Date }).slot_at
-  }
-
+  /** Step 1, under the campaign row lock: null when the campaign stopped sending meanwhile. */
   async function claim (row: CampaignRow, batch: number, provider: EmailProvider): Promise<Claimed | null> {
     return await withTransaction(pool, async (client) => {
-      const { rows: locked } = await client.query<{ status: string }>('SELECT status FROM campaigns WHERE id = $1 FOR UPDATE', [row.id])
-      if (locked[0]?.status !== 'sending') return null
-      if (provider.name === 'mailgun') {
-        // One statement: the batch's rows move to `sending` already pointing at the one message row the call is
-        // recorded under (inserted by the same statement), instead of a second UPDATE of the same 1,000 rows while
-        // the campaign row lock is held.
-        const messageId = randomUUID()
-        const { rows: recipients } = await client.query<RecipientRow>(
-          `WITH claimed AS (
-             UPDATE campaign_recipients SET state = 'sending', attempts = attempts + 1, updated_at = now(), message_id = $3
-             WHERE campaign_id = $1 AND batch = $2 AND state = 'pending'
-             RETURNING id, email, data
-           ), message AS (
-             INSERT INTO outreach_messages (id, tenant_id, sender_id, from_address, reply_to, recipients, subject, template, tags, variables, campaign, provider, status)
-             SELECT $3, $4, $5, $6, $7, ARRAY(SELECT email FROM claimed ORDER BY id), $8, $9, $10, $11, $12, $13, 'sending'
-             WHERE EXISTS (SELECT 1 FROM claimed)
-           )
-           SELECT id::text, email, data FROM claimed ORDER BY id`,
-          [row.id, batch, messageId, row.tenant_id, `campaign:${row.id}`, formatFrom(row), row.reply_to, row.subject, row.template_id, row.tags,
-            JSON.stringify({ campaign: row.id }), row.id, provider.name])
-        if (recipients.length === 0) return { recipients, messageIds: new Map() }
-        await client.query('UPDATE campaigns SET sending_count = sending_count + $2, updated_at = now() WHERE id = $1', [row.id, recipients.length])
-        return { recipients, messageIds: new Map(recipients.map(r => [r.email, messageId])) }
-      }
-      const { rows: recipients } = await client.query<RecipientRow>(
-        `UPDATE campaign_recipients SET state = 'sending', attempts = attempts + 1, updated_at = now()
-         WHERE campaign_id = $1 AND batch = $2 AND state = 'pending'
-         RETURNING id::text, email, data`, [row.id, batch])
-      if (recipients.length === 0) return { recipients, messageIds: new Map() }
-      // The others send, and record, one message per recipient.
-      const groups = recipients.map(r => [r.email])
-      const { rows: messages } = await client.query<{ id: string, first: string }>(
-        `INSERT INTO outreach_messages (tenant_id, sender_id, from_address, reply_to, recipients, subject, template, tags, variables, campaign, provider, status)
-         SELECT $1, $2, $3, $4, ARRAY(SELECT jsonb_array_elements_text(g)), $5, $6, $7, $8, $9, $10, 'sending'
-         FROM unnest($11::jsonb[]) AS g
-         RETURNING id, recipients[1] AS first`,
-        [row.tenant_id, `campaign:${row.id}`, formatFrom(row), row.reply_to, row.subject, row.template_id, row.tags,
-          JSON.stringify({ campaign: row.id }), row.id, provider.name, groups.map(g => JSON.stringify(g))])
-      const messageOf = new Map<string, string>()
-      for (const m of messages) messageOf.set(m.first, m.id)
-      await client.query(
-        `UPDATE campaign_recipients r SET message_id = m.id FROM unnest($2::uuid[], $3::text[]) AS m(id, email)
-         WHERE r.campaign_id = $1 AND r.email = m.email`,
-        [row.id, [...messageOf.values()], [...messageOf.keys()]])
-      await client.query('UPDATE campaigns SET sending_count = sending_count + $2, updated_at = now() WHERE id = $1', [row.id, recipients.length])
-      return { recipients, messageIds: messageOf }
+      const locked = createCampaignSendsRepository(client)
+      if (await locked.lockCampaignStatus(row.id) !== 'sending') return null
+      const message: ClaimMessage = { from: formatFrom(row), provider: provider.name }
+      return provider.name === 'mailgun'
+        ? await locked.claimAsOneMessage(row, batch, randomUUID(), message)
+        : await locked.claimAsMessagePerRecipient(row, batch, message)
     })
-  }
-
-  function failureOf (err: unknown, provider: EmailProvider): EmailProviderError {
-    return err instanceof EmailProviderError ? err : new EmailProviderError(provider.name, 'unavailable', (err as Error).message)
   }
 
   function outcomeOf (failure: EmailProviderError, finalAttempt: boolean): 'failed' | 'unknown' | 'retry' {
@@ -289,7 +218,7 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
       })
       return [{ ...base, kind: 'sent', providerMessageId: result.id }]
     } catch (err) {
-      const failure = failureOf(err, provider)
+      const failure = toProviderError(err, provider.name)
       return [{ ...base, kind: outcomeOf(failure, finalAttempt), error: failure.message }]
     }
   }
@@ -322,7 +251,7 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
           })
           outcomes.push({ ...base, kind: 'sent', providerMessageId: result.id })
         } catch (err) {
-          const failure = failureOf(err, provider)
+          const failure = toProviderError(err, provider.name)
           outcomes.push({ ...base, kind: outcomeOf(failure, finalAttempt), error: failure.message })
         }
       }
@@ -334,32 +263,29 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
   /** Step 3: every outcome of the batch, the counters, the webhook outbox and completion in one transaction. */
   async function record (row: CampaignRow, outcomes: Outcome[]) {
     return await withTransaction(pool, async (client) => {
-      const outreach = createOutreachRepository(client)
-      const counts = { moved: 0, sent: 0, failed: 0, unknown: 0 }
+      const messages = createMessagesRepository(client)
+      const locked = createCampaignSendsRepository(client)
+      const counts: OutcomeCounts = { moved: 0, sent: 0, failed: 0, unknown: 0 }
       const sentEvents: Array<{ email: string, providerMessageId: string }> = []
       const sentAt = new Date()
       for (const outcome of outcomes) {
-        if (outcome.kind === 'sent') await outreach.markSent(outcome.messageRowId, outcome.providerMessageId)
-        else await outreach.markFailed(outcome.messageRowId, outcome.kind === 'unknown' ? 'unknown' : 'failed', outcome.error)
-        const state = outcome.kind === 'retry' ? 'pending' : outcome.kind
-        const { rows } = await client.query<{ email: string }>(
-          `UPDATE campaign_recipients SET state = $4, updated_at = now(),
-             sent_at = CASE WHEN $4 = 'sent' THEN $5::timestamptz ELSE sent_at END,
-             error = $6, message_id = CASE WHEN $4 = 'pending' THEN NULL ELSE message_id END
-           WHERE campaign_id = $1 AND id = ANY($2::bigint[]) AND message_id = $3 AND state = 'sending'
-           RETURNING email`,
-          [row.id, outcome.recipientIds, outcome.messageRowId, state, sentAt, outcome.kind === 'sent' ? null : outcome.error])
-        counts.moved += rows.length
+        if (outcome.kind === 'sent') await messages.markSent(outcome.messageRowId, outcome.providerMessageId)
+        else await messages.markFailed(outcome.messageRowId, outcome.kind === 'unknown' ? 'unknown' : 'failed', outcome.error)
+        const moved = await locked.recordOutcome(row.id, {
+          recipientIds: outcome.recipientIds,
+          messageRowId: outcome.messageRowId,
+          state: outcome.kind === 'retry' ? 'pending' : outcome.kind,
+          sentAt,
+          error: outcome.kind === 'sent' ? null : outcome.error,
+        })
+        counts.moved += moved.length
         if (outcome.kind === 'sent') {
-          counts.sent += rows.length
-          for (const r of rows) sentEvents.push({ email: r.email, providerMessageId: outcome.providerMessageId })
-        } else if (outcome.kind === 'failed') counts.failed += rows.length
-        else if (outcome.kind === 'unknown') counts.unknown += rows.length
+          counts.sent += moved.length
+          for (const email of moved) sentEvents.push({ email, providerMessageId: outcome.providerMessageId })
+        } else if (outcome.kind === 'failed') counts.failed += moved.length
+        else if (outcome.kind === 'unknown') counts.unknown += moved.length
       }
-      await client.query(
-        `UPDATE campaigns SET sending_count = greatest(0, sending_count - $2), sent_count = sent_count + $3, failed_count = failed_count + $4,
-           unknown_count = unknown_count + $5, updated_at = now() WHERE id = $1`,
-        [row.id, counts.moved, counts.sent, counts.failed, counts.unknown])
+      await locked.addOutcomeCounts(row.id, counts)
       const deliveries = await recordWebhookEvents(client, sentEvents.map(e => ({
         tenantId: row.tenant_id,
         type: 'email.sent' as const,
@@ -372,12 +298,7 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
   }
 
   async function batchesToRun (row: CampaignRow, after: number | null): Promise<number[]> {
-    const { rows } = await pool.query<{ batch: number }>(
-      `SELECT DISTINCT batch FROM campaign_recipients
-       WHERE campaign_id = $1 AND batch IS NOT NULL
-         AND (state = 'pending' OR (state = 'sending' AND updated_at < now() - make_interval(secs => $2::double precision / 1000)))
-       ORDER BY batch`, [row.id, staleSendingMs])
-    const all = rows.map(r => r.batch)
+    const all = await sends.batchesToRun(row.id, staleSendingMs)
     if (row.emails_per_hour === null) return all
     // Throttled campaigns run as one chain: each batch enqueues the next after its slot, so slots are never reserved far ahead.
     const next = after === null ? all[0] : all.find(b => b > after)
@@ -395,21 +316,14 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
       let current = row
       if (row.started_at === null) {
         const started = await withTransaction(pool, async (client) => {
-          const { rows } = await client.query<CampaignRow>('SELECT * FROM campaigns WHERE id = $1 FOR UPDATE', [campaignId])
-          const locked = rows[0]
-          if (!locked || locked.started_at !== null || (locked.status !== 'queued' && locked.status !== 'scheduled')) return { row: locked ?? null, completed: null }
-          let extra = ''
-          const params: unknown[] = [campaignId]
-          if (locked.audience === 'contacts') {
-            const provider = campaignProvider(locked, deps.provider.name)
-            const { inserted, suppressed } = await createCampaignsRepository(client)
-              .materializeContacts(campaignId, locked.tenant_id, batchSizeFor(provider, locked.emails_per_hour))
-            extra = ', recipient_count = $2, suppressed_count = $3'
-            params.push(inserted, suppressed)
-          }
-          const { rows: updated } = await client.query<CampaignRow>(
-            `UPDATE campaigns SET status = 'sending', started_at = now(), updated_at = now()${extra} WHERE id = $1 RETURNING *`, params)
-          return { row: updated[0] ?? null, completed: await completeIfDone(client, campaignId) }
+          const locked = await createCampaignSendsRepository(client).lockCampaign(campaignId)
+          if (!locked || locked.started_at !== null || (locked.status !== 'queued' && locked.status !== 'scheduled')) return { row: locked, completed: null }
+          const materialized = locked.audience === 'contacts'
+            ? await createCampaignsRepository(client).materializeContacts(
+              campaignId, locked.tenant_id, batchSizeFor(campaignProvider(locked, deps.provider.name), locked.emails_per_hour))
+            : null
+          const updated = await createCampaignSendsRepository(client).markStarted(campaignId, materialized)
+          return { row: updated, completed: await completeIfDone(client, campaignId) }
         })
         await afterCompletion(started.completed)
         if (!started.row || started.row.status !== 'sending') return { kind: 'skipped', reason: `campaign is ${started.row?.status ?? 'gone'}` }
@@ -432,10 +346,8 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
       if (row.emails_per_hour !== null) {
         let slotAt = options.slotAt
         if (slotAt === undefined) {
-          const { rows } = await pool.query<{ n: number }>(
-            'SELECT count(*)::int AS n FROM campaign_recipients WHERE campaign_id = $1 AND batch = $2 AND state = \'pending\'', [campaignId, batch])
-          const pending = rows[0]?.n ?? 0
-          if (pending > 0) slotAt = await reserveSlot(row, pending)
+          const pending = await sends.pendingInBatch(campaignId, batch)
+          if (pending > 0) slotAt = await sends.reserveSlot(campaignId, pending)
         }
         if (slotAt !== undefined && slotAt.getTime() > Date.now()) return { kind: 'wait', until: slotAt, slotAt }
       }
@@ -473,15 +385,12 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
      * with a Redis flush). Enqueueing is idempotent by job id and the claims are conditional, so this is harmless.
      */
     async sweep (): Promise<number> {
-      const { rows } = await pool.query<{ id: string }>(
-        `SELECT id FROM campaigns
-         WHERE status IN ('queued', 'sending') OR (status = 'scheduled' AND scheduled_at <= now())
-         ORDER BY updated_at LIMIT 1000`)
-      for (const { id } of rows) {
+      const ids = await sends.campaignsToSweep()
+      for (const id of ids) {
         await markInFlightUnknown(id, null, staleSendingMs)
         await deps.enqueueDispatch(id, null, { repair: true })
       }
-      return rows.length
+      return ids.length
     },
 
     async close (): Promise<void> {

@@ -1,4 +1,4 @@
-// SQL for campaigns and their recipients: creation in bulk, progress counters, listing, statistics and the timeline.
+// SQL for campaigns and their recipients: creation in bulk, progress, pause/resume/cancel, listing, statistics and the timeline.
 import type { Queryable } from '../../db/pool.ts'
 import type { CampaignDetail, CampaignOrigin } from './campaign.types.ts'
 import type { CampaignStatus, RecipientState } from './campaigns.constants.ts'
@@ -202,6 +202,44 @@ export function createCampaignsRepository (db: Queryable) {
     async findById (id: string): Promise<CampaignRow | null> {
       const { rows } = await db.query<CampaignRow>('SELECT * FROM campaigns WHERE id = $1', [id])
       return rows[0] ?? null
+    },
+
+    /** The paused row, or null when the campaign is not scheduled, queued or sending. */
+    async pause (tenantId: string, id: string): Promise<CampaignRow | null> {
+      const { rows } = await db.query<CampaignRow>(
+        `UPDATE campaigns SET status = 'paused', updated_at = now()
+         WHERE tenant_id = $1 AND id = $2 AND status IN ('scheduled', 'queued', 'sending') RETURNING *`, [tenantId, id])
+      return rows[0] ?? null
+    },
+
+    /** Back to where it was (sending once started, else scheduled or queued); null when it was not paused. */
+    async resume (tenantId: string, id: string): Promise<CampaignRow | null> {
+      const { rows } = await db.query<CampaignRow>(
+        `UPDATE campaigns SET updated_at = now(), status = CASE
+           WHEN started_at IS NOT NULL THEN 'sending'
+           WHEN scheduled_at > now() THEN 'scheduled'
+           ELSE 'queued' END
+         WHERE tenant_id = $1 AND id = $2 AND status = 'paused' RETURNING *`, [tenantId, id])
+      return rows[0] ?? null
+    },
+
+    /**
+     * Three statements: run it in a transaction. Pending recipients become cancelled and are counted; null when
+     * the campaign had already finished.
+     */
+    async cancel (tenantId: string, id: string): Promise<CampaignRow | null> {
+      const { rows } = await db.query<CampaignRow>(
+        `UPDATE campaigns SET status = 'cancelled', updated_at = now(), completed_at = now()
+         WHERE tenant_id = $1 AND id = $2 AND status IN ('scheduled', 'queued', 'sending', 'paused') RETURNING *`, [tenantId, id])
+      if (!rows[0]) return null
+      const { rowCount } = await db.query(
+        'UPDATE campaign_recipients SET state = \'cancelled\', updated_at = now() WHERE campaign_id = $1 AND state = \'pending\'', [id])
+      // A contacts audience that was never materialized has no rows: all of its estimate is cancelled.
+      const { rows: updated } = await db.query<CampaignRow>(
+        `UPDATE campaigns SET cancelled_count = cancelled_count + $2 + CASE WHEN started_at IS NULL AND audience = 'contacts'
+           THEN recipient_count ELSE 0 END
+         WHERE id = $1 RETURNING *`, [id, rowCount ?? 0])
+      return updated[0] as CampaignRow
     },
 
     async list (tenantId: string, limit: number, after: { createdAt: string, id: string } | null, status: CampaignStatus | null): Promise<CampaignRow[]> {

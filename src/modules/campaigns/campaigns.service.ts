@@ -1,7 +1,5 @@
 // Campaigns (seed 002's /api/v1/campaigns, used by seed 003's /smtp-campaign too): validate, store, enqueue, report.
 import { randomBytes } from 'node:crypto'
-import type { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import { withTransaction } from '../../db/transaction.ts'
@@ -9,45 +7,28 @@ import {
   ConflictError, InvalidEmailError, NotFoundError, RecipientSuppressedError, ValidationError,
 } from '../../errors.ts'
 import type { ProviderName } from '../../providers/email-provider.ts'
-import { clearZombieJob } from '../../workers/zombie-jobs.ts'
+import { createContactsRepository } from '../contacts/contacts.repository.ts'
 import { normalizeEmail } from '../contacts/email-address.ts'
 import { decodeCursor, encodeCursor } from '../pagination/cursor.ts'
+import { createSuppressionsRepository } from '../suppressions/suppressions.repository.ts'
 import { createTemplatesRepository } from '../templates/templates.repository.ts'
 import { validateTemplate } from '../templates/template-engine.ts'
+import { batchSizeFor, campaignProvider, estimateSendAt } from './campaign-plan.ts'
 import type { CampaignDetail, CreateCampaignInput } from './campaign.types.ts'
 import type { CampaignStatus, RecipientState } from './campaigns.constants.ts'
 import { createCampaignsRepository, rowToCampaign, type CampaignRow, type StoredSmtpRelay } from './campaigns.repository.ts'
 
-/** Mailgun takes up to 1,000 recipients per batch call; the others send one message per recipient. */
-export const MAILGUN_BATCH_SIZE = 1000
-export const SINGLE_SEND_BATCH_SIZE = 20
-/** Throttled campaigns send a small batch every couple of seconds instead of a big one per hour. */
-const THROTTLE_BATCH_SECONDS = 2
-/** Rough pace of an unthrottled campaign, for estimatedSendTime only. */
-const UNTHROTTLED_PER_SECOND: Record<ProviderName, number> = { mailgun: 3000, smtp: 50, ses: 50, log: 1000 }
 const LISTED_INVALID = 20
-
-export function batchSizeFor (provider: ProviderName, emailsPerHour: number | null): number {
-  const max = provider === 'mailgun' ? MAILGUN_BATCH_SIZE : SINGLE_SEND_BATCH_SIZE
-  if (emailsPerHour === null) return max
-  return Math.min(max, Math.max(1, Math.ceil(emailsPerHour * THROTTLE_BATCH_SECONDS / 3600)))
-}
-
-export function campaignProvider (row: Pick<CampaignRow, 'smtp_relay'>, configured: ProviderName): ProviderName {
-  return row.smtp_relay === null ? configured : 'smtp'
-}
-
-export function dispatchJobId (campaignId: string): string {
-  return `dispatch-${campaignId}`
-}
 
 export interface CampaignsServiceDeps {
   pool: pg.Pool
-  /** The producer connection the queues use (to clear job ids a partial Redis loss left behind). */
-  redis: Redis
   logger: Logger
   providerName: ProviderName
-  dispatchQueue: Queue
+  /**
+   * Puts the campaign's dispatch job on its queue, delayed until runAt; repair first clears a job id a partial
+   * Redis loss left behind. Throws when Redis refuses.
+   */
+  addDispatchJob: (campaignId: string, runAt: Date | null, options?: { repair?: boolean }) => Promise<void>
 }
 
 export interface ListOptions { limit: number, cursor?: string | undefined, status?: CampaignStatus | undefined }
@@ -63,9 +44,11 @@ function listInvalid (invalid: string[]): string {
 }
 
 export function createCampaignsService (deps: CampaignsServiceDeps) {
-  const { pool, redis, logger, providerName, dispatchQueue } = deps
+  const { pool, logger, providerName, addDispatchJob } = deps
   const repository = createCampaignsRepository(pool)
   const templates = createTemplatesRepository(pool)
+  const suppressions = createSuppressionsRepository(pool)
+  const contacts = createContactsRepository(pool)
 
   async function detail (row: CampaignRow): Promise<CampaignDetail> {
     const stats = await repository.statistics(row.tenant_id, [row.id])
@@ -80,12 +63,8 @@ export function createCampaignsService (deps: CampaignsServiceDeps) {
 
   /** After commit; a failure here is not the client's: the sweep enqueues campaigns whose job never reached Redis. */
   async function enqueueDispatch (campaignId: string, runAt: Date | null, options: { repair?: boolean } = {}): Promise<void> {
-    const delay = runAt === null ? 0 : Math.max(0, runAt.getTime() - Date.now())
     try {
-      if (options.repair) await clearZombieJob(dispatchQueue, redis, dispatchJobId(campaignId))
-      await dispatchQueue.add('dispatch', { campaignId, ...(options.repair ? { repair: true } : {}) }, {
-        jobId: dispatchJobId(campaignId), delay, removeOnComplete: true, removeOnFail: 100, attempts: 5, backoff: { type: 'exponential', delay: 1000 },
-      })
+      await addDispatchJob(campaignId, runAt, options)
     } catch (err) {
       logger.warn({ err, campaignId }, 'could not enqueue the campaign dispatch; the sweep will')
     }
@@ -101,13 +80,6 @@ export function createCampaignsService (deps: CampaignsServiceDeps) {
     const html = input.content.html === '' ? undefined : input.content.html
     const text = input.content.text === '' ? undefined : input.content.text
     return { subject: input.subject, html: html ?? null, text: text ?? null, templateId: null, templateVersion: null }
-  }
-
-  function estimate (start: Date, recipients: number, emailsPerHour: number | null, provider: ProviderName): Date {
-    const seconds = emailsPerHour === null
-      ? 5 + recipients / UNTHROTTLED_PER_SECOND[provider]
-      : recipients * 3600 / emailsPerHour
-    return new Date(start.getTime() + Math.ceil(seconds * 1000))
   }
 
   function sealRelay (input: CreateCampaignInput): StoredSmtpRelay | null {
@@ -136,7 +108,7 @@ export function createCampaignsService (deps: CampaignsServiceDeps) {
       validateTemplate({ subject: content.subject, html: content.html, text: content.text })
 
       const relay = sealRelay(input)
-      const provider = relay === null ? providerName : 'smtp'
+      const provider = campaignProvider({ smtp_relay: relay }, providerName)
       const emailsPerHour = input.settings.emailsPerHour
       const batchSize = batchSizeFor(provider, emailsPerHour)
       const now = new Date()
@@ -157,11 +129,11 @@ export function createCampaignsService (deps: CampaignsServiceDeps) {
         }
         if (invalid.length > 0) throw new InvalidEmailError(`Invalid email addresses: ${listInvalid(invalid)}`)
         const candidates = [...unique.keys()]
-        const { rows } = await pool.query<{ email: string }>(
-          `SELECT email FROM suppressions WHERE tenant_id = $1 AND email = ANY($2::text[])
-           UNION SELECT email FROM contacts WHERE tenant_id = $1 AND email = ANY($2::text[]) AND status <> 'subscribed'`,
-          [input.tenantId, candidates])
-        const dropped = new Set(rows.map(r => r.email))
+        // Suppressed addresses, and contacts who are not subscribed, are left out.
+        const [suppressed, statuses] = await Promise.all([
+          suppressions.suppressedAmong(input.tenantId, candidates), contacts.statuses(input.tenantId, candidates)])
+        const dropped = new Set(suppressed)
+        for (const [email, status] of statuses) if (status !== 'subscribed') dropped.add(email)
         for (const [email, values] of unique) {
           if (dropped.has(email)) continue
           emails.push(email)
@@ -207,7 +179,7 @@ export function createCampaignsService (deps: CampaignsServiceDeps) {
           recipientCount,
           suppressedCount,
           scheduledAt,
-          estimatedSendAt: estimate(scheduled && scheduledAt ? scheduledAt : now, recipientCount, emailsPerHour, provider),
+          estimatedSendAt: estimateSendAt(scheduled && scheduledAt ? scheduledAt : now, recipientCount, emailsPerHour, provider),
         })
         if (emails.length > 0) await repo.insertRecipients(id, input.tenantId, emails, data, batchSize)
         await repo.insertAttachments(id, input.attachments ?? [])
@@ -241,22 +213,14 @@ export function createCampaignsService (deps: CampaignsServiceDeps) {
     },
 
     async pause (tenantId: string, id: string): Promise<CampaignDetail> {
-      const { rows } = await pool.query<CampaignRow>(
-        `UPDATE campaigns SET status = 'paused', updated_at = now()
-         WHERE tenant_id = $1 AND id = $2 AND status IN ('scheduled', 'queued', 'sending') RETURNING *`, [tenantId, id])
-      if (rows[0]) return await detail(rows[0])
+      const paused = await repository.pause(tenantId, id)
+      if (paused) return await detail(paused)
       const row = await load(tenantId, id)
       throw new ConflictError(`Campaign ${id} is ${row.status}; only a scheduled, queued or sending campaign can be paused`)
     },
 
     async resume (tenantId: string, id: string): Promise<CampaignDetail> {
-      const { rows } = await pool.query<CampaignRow>(
-        `UPDATE campaigns SET updated_at = now(), status = CASE
-           WHEN started_at IS NOT NULL THEN 'sending'
-           WHEN scheduled_at > now() THEN 'scheduled'
-           ELSE 'queued' END
-         WHERE tenant_id = $1 AND id = $2 AND status = 'paused' RETURNING *`, [tenantId, id])
-      const row = rows[0]
+      const row = await repository.resume(tenantId, id)
       if (!row) {
         const current = await load(tenantId, id)
         throw new ConflictError(`Campaign ${id} is ${current.status}; only a paused campaign can be resumed`)
@@ -267,21 +231,7 @@ export function createCampaignsService (deps: CampaignsServiceDeps) {
 
     /** Pending recipients become cancelled; a batch already handed to the provider finishes and is counted. */
     async cancel (tenantId: string, id: string): Promise<CampaignDetail> {
-      const row = await withTransaction(pool, async (client) => {
-        const { rows } = await client.query<CampaignRow>(
-          `UPDATE campaigns SET status = 'cancelled', updated_at = now(), completed_at = now()
-           WHERE tenant_id = $1 AND id = $2 AND status IN ('scheduled', 'queued', 'sending', 'paused') RETURNING *`, [tenantId, id])
-        const cancelled = rows[0]
-        if (!cancelled) return null
-        const { rowCount } = await client.query(
-          'UPDATE campaign_recipients SET state = \'cancelled\', updated_at = now() WHERE campaign_id = $1 AND state = \'pending\'', [id])
-        // A contacts audience that was never materialized has no rows: all of its estimate is cancelled.
-        const { rows: updated } = await client.query<CampaignRow>(
-          `UPDATE campaigns SET cancelled_count = cancelled_count + $2 + CASE WHEN started_at IS NULL AND audience = 'contacts'
-             THEN recipient_count ELSE 0 END
-           WHERE id = $1 RETURNING *`, [id, rowCount ?? 0])
-        return updated[0] as CampaignRow
-      })
+      const row = await withTransaction(pool, client => createCampaignsRepository(client).cancel(tenantId, id))
       if (row) return await detail(row)
       const current = await load(tenantId, id)
       throw new ConflictError(`Campaign ${id} is already ${current.status}; it cannot be cancelled`)

@@ -1,5 +1,16 @@
 // A relay named in a /smtp-campaign request is the tenant's choice of host: the worker must not dial internal ones.
+import type { Config } from '../../config.ts'
 import { ForbiddenAddressError, guardedLookup } from '../../net/address-guard.ts'
+
+/** SMTP_RELAY_PORTS as numbers (the config schema has checked its shape). */
+export function relayPorts (config: Pick<Config, 'SMTP_RELAY_PORTS'>): number[] {
+  return config.SMTP_RELAY_PORTS.split(',').map(port => Number(port.trim()))
+}
+
+/** Whether a relay is the operator's own SMTP_SERVER: trusted with private addresses, so only on its SMTP_PORT. */
+export function isOperatorRelay (host: string, port: number, config: Pick<Config, 'SMTP_SERVER' | 'SMTP_PORT'>): boolean {
+  return config.SMTP_SERVER !== undefined && host.toLowerCase() === config.SMTP_SERVER.toLowerCase() && port === config.SMTP_PORT
+}
 
 /**
  * The address to dial for a relay host, after the same public-address rules as outbound webhooks

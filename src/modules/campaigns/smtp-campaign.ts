@@ -7,6 +7,7 @@ import type { AttachmentInput, CampaignDetail, CreateCampaignInput, SmtpRelayInp
 import type { CampaignStatus } from './campaigns.constants.ts'
 import { parseEncryptionKey, sealSecret } from '../../crypto/secret-box.ts'
 import { forbiddenAddressReason } from '../../net/address-guard.ts'
+import { relayPorts } from './relay-guard.ts'
 import type { CampaignStatusBody, Seed003Status, SmtpCampaignBody, SmtpCampaignCreated } from './smtp-campaign.schemas.ts'
 
 export type SmtpCampaignConfig = Pick<Config,
@@ -16,16 +17,6 @@ export type SmtpCampaignConfig = Pick<Config,
 /** Seed 003: "SMTP_PORT: SMTP port (587 for TLS)". */
 export const DEFAULT_SMTP_PORT = 587
 const IMPLICIT_TLS_PORT = 465
-
-/** SMTP_RELAY_PORTS as numbers (the config schema has checked its shape). */
-export function relayPorts (config: Pick<Config, 'SMTP_RELAY_PORTS'>): number[] {
-  return config.SMTP_RELAY_PORTS.split(',').map(port => Number(port.trim()))
-}
-
-/** Whether a relay is the operator's own SMTP_SERVER: trusted with private addresses, so only on its SMTP_PORT. */
-export function isOperatorRelay (host: string, port: number, config: Pick<Config, 'SMTP_SERVER' | 'SMTP_PORT'>): boolean {
-  return config.SMTP_SERVER !== undefined && host.toLowerCase() === config.SMTP_SERVER.toLowerCase() && port === config.SMTP_PORT
-}
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/
 const BASE64URL = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?$/

@@ -8,7 +8,7 @@ import {
 } from '../../errors.ts'
 import type { Metrics } from '../../metrics.ts'
 import type { Principal, PrincipalResolver } from '../auth/principal-resolver.ts'
-import { EmailProviderError, type EmailProvider, type OutgoingEmail, type TrackingSettings } from '../../providers/email-provider.ts'
+import { toProviderError, type EmailProvider, type OutgoingEmail, type TrackingSettings } from '../../providers/email-provider.ts'
 import { claimWebhookToken, statCounterFor, suppressionFor } from './provider-events.ts'
 import { parseMailgunWebhook, verifyMailgunSignature } from '../../providers/mailgun-webhook.ts'
 import { createEventWriter } from './event-writer.ts'
@@ -132,7 +132,7 @@ export function createMessagesService (deps: MessagesServiceDeps) {
       result = await provider.send(outgoing)
     } catch (err) {
       metrics.emailsFailed.inc({ provider: provider.name })
-      const failure = err instanceof EmailProviderError ? err : new EmailProviderError(provider.name, 'unavailable', (err as Error).message)
+      const failure = toProviderError(err, provider.name)
       await repository.markFailed(messageRowId, failure.failure === 'timeout' ? 'unknown' : 'failed', failure.message)
       switch (failure.failure) {
         case 'timeout': throw new ProviderTimeoutError(failure.message)

@@ -1,12 +1,10 @@
 // Webhook endpoints (CRUD, delivery log, redelivery) and the hand-off of committed deliveries to the webhook-delivery queue.
 import { randomBytes } from 'node:crypto'
-import type { Queue } from 'bullmq'
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../../config.ts'
 import { withTransaction } from '../../db/transaction.ts'
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts'
-import { JOB } from '../../workers/queue-names.ts'
 import { forbiddenAddressReason } from '../../net/address-guard.ts'
 import { recordWebhookEvent, type RecordedWebhookEvent, type WebhookEventInput } from './webhook-events.ts'
 import { generateWebhookSecret, invalidSecretReason } from './webhook-signing.ts'
@@ -20,23 +18,17 @@ export const MAX_ENDPOINTS_PER_TENANT = 100
 /** Deliveries the sweeper reads and hands to Redis at a time. */
 const SWEEP_BATCH = 1000
 
-/** BullMQ job id of a delivery: enqueueing the same delivery twice is harmless. */
-export function deliveryJobId (deliveryId: string): string {
-  return `webhook-${deliveryId}`
-}
-
-export interface DeliveryJobData {
-  deliveryId: string
-}
-
 export interface WebhooksServiceDependencies {
   config: Pick<Config, 'WEBHOOK_ALLOW_PRIVATE_URLS'>
   pool: pg.Pool
-  queue: Queue
   logger: Logger
+  /** Puts delivery jobs on the webhook-delivery queue (ids derived from the delivery ids); throws when Redis refuses. */
+  addDeliveryJobs: (deliveryIds: readonly string[]) => Promise<void>
+  /** Brings a delivery job waiting for its backoff forward; false when there is none to move. */
+  promoteDeliveryJob: (deliveryId: string) => Promise<boolean>
 }
 
-export function createWebhooksService ({ config, pool, queue, logger }: WebhooksServiceDependencies) {
+export function createWebhooksService ({ config, pool, logger, addDeliveryJobs, promoteDeliveryJob }: WebhooksServiceDependencies) {
   const repository = createWebhooksRepository(pool)
 
   function checkUrl (raw: string): string {
@@ -70,23 +62,6 @@ export function createWebhooksService ({ config, pool, queue, logger }: Webhooks
     const endpoint = await repository.findEndpoint(tenantId, id)
     if (!endpoint) throw new NotFoundError(`Webhook ${id} not found`)
     return endpoint
-  }
-
-  async function addDeliveryJobs (deliveryIds: readonly string[]): Promise<void> {
-    if (deliveryIds.length === 0) return
-    await queue.addBulk(deliveryIds.map(deliveryId => ({
-      name: JOB.deliverWebhook,
-      data: { deliveryId } satisfies DeliveryJobData,
-      opts: {
-        jobId: deliveryJobId(deliveryId),
-        // Retries of the receiver are scheduled from Postgres; these cover our own failures (database down).
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 1_000 },
-        // Nothing is kept, so the sweeper can enqueue the same id again if the row is still pending.
-        removeOnComplete: true,
-        removeOnFail: true,
-      },
-    })))
   }
 
   /** After the commit: never throws, because the rows are committed and the sweeper enqueues them once Redis answers. */
@@ -147,10 +122,8 @@ export function createWebhooksService ({ config, pool, queue, logger }: Webhooks
       if (endpoint.disabledAt) throw new ConflictError(`Webhook ${id} was disabled (${endpoint.disabledReason ?? 'failing'}); set active to true before redelivering`)
       const delivery = await repository.requeueDelivery(tenantId, id, deliveryId)
       if (!delivery) throw new NotFoundError(`Delivery ${deliveryId} not found`)
-      const job = await queue.getJob(deliveryJobId(deliveryId)).catch(() => undefined)
       // A retry waiting for its backoff is brought forward; otherwise a new job (or the running one) carries it.
-      if (job && await job.isDelayed().catch(() => false)) await job.promote().catch(() => enqueueDeliveries([deliveryId]))
-      else await enqueueDeliveries([deliveryId])
+      if (!await promoteDeliveryJob(deliveryId)) await enqueueDeliveries([deliveryId])
       return delivery
     },
 
