@@ -9,6 +9,7 @@ import {
   type WebhookFormBody, type WebhookJsonBody,
 } from '../modules/outreach/outreach.schemas.ts'
 import { OUTREACH_MESSAGE, type SendOutcome } from '../modules/outreach/outreach.service.ts'
+import { ValidationError } from '../errors.ts'
 import { errorResponses, stamp } from '../schemas.ts'
 import { principalOf } from './request-tenant.ts'
 
@@ -108,6 +109,10 @@ export default async function outreachRoutes (app: FastifyInstance) {
         response: { 200: WebhookResponseSchema, ...errorResponses(400, 401, 415, 429, 503) },
       },
     }, async (request) => {
+      // A POST with no body has no Content-Type either, so neither schema above ran: there is nothing to verify.
+      if (request.body === undefined || request.body === null) {
+        throw new ValidationError('body is required: a Mailgun event as application/json or application/x-www-form-urlencoded')
+      }
       const isForm = request.headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded') ?? false
       const result = isForm
         ? await outreach.ingestMailgunWebhook(request.body as WebhookFormBody, 'form')
