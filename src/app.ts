@@ -7,7 +7,7 @@ import { corsOrigins, trustProxySetting } from './config.ts'
 import type { Dependencies } from './dependencies.ts'
 import authPlugin from './plugins/auth.ts'
 import dependenciesPlugin from './plugins/dependencies.ts'
-import errorHandlerPlugin from './plugins/error-handler.ts'
+import errorHandlerPlugin, { frameworkErrorHandler } from './plugins/error-handler.ts'
 import idempotencyPlugin from './plugins/idempotency.ts'
 import jsonDepthPlugin from './plugins/json-depth.ts'
 import metricsPlugin from './plugins/metrics.ts'
@@ -42,6 +42,8 @@ export async function buildApp (deps: Dependencies, options: BuildAppOptions = {
     genReqId: () => randomUUID(),
     // Connections idle in keep-alive close at once on shutdown; in-flight requests finish first.
     forceCloseConnections: 'idle',
+    // Requests the router refuses before any route (an undecodable URL) still answer in the error envelope.
+    frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: true, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -23,6 +23,10 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'])
 const UNAVAILABLE_PG_CODES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006'])
 
+// Text Postgres cannot store: a NUL character in text (22021) or \u0000 in jsonb (22P05). JSON and URLs carry it
+// happily and no schema forbids it, so it is the request's data that is wrong, not the server.
+const UNSTORABLE_TEXT_PG_CODES = new Set(['22021', '22P05'])
+
 export function isInfrastructureUnavailable (err: { code?: unknown, message?: unknown }): boolean {
   const code = typeof err.code === 'string' ? err.code : ''
   const message = typeof err.message === 'string' ? err.message : ''
@@ -71,6 +75,22 @@ export function errorEnvelope (code: string, message: string, extra: Partial<Err
   return stamp({ success: false as const, error: message, code, ...extra })
 }
 
+/**
+ * Fastify's `frameworkErrors`: a URL the router cannot decode (broken percent-encoding) or a path parameter over
+ * maxParamLength is refused before any route, hook or error handler exists, in Fastify's own shape unless this answers.
+ */
+export function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id)
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    reply.code(414).send(errorEnvelope(ERROR_CODE.validation, 'A path segment of the URL is too long'))
+  } else if (error.code === 'FST_ERR_BAD_URL') {
+    reply.code(400).send(errorEnvelope(ERROR_CODE.validation, 'The URL is not validly percent-encoded'))
+  } else {
+    request.log.error({ err: error }, 'router failed')
+    reply.code(500).send(errorEnvelope(ERROR_CODE.internal, 'Internal server error', { requestId: String(request.id) }))
+  }
+}
+
 async function errorHandlerPlugin (app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error.validation) {
@@ -78,6 +98,10 @@ async function errorHandlerPlugin (app: FastifyInstance) {
       const first = details[0]
       const message = first ? `${first.field} ${first.message}` : error.message
       return reply.code(400).send(errorEnvelope(ERROR_CODE.validation, message, { details }))
+    }
+
+    if (typeof error.code === 'string' && UNSTORABLE_TEXT_PG_CODES.has(error.code)) {
+      return reply.code(400).send(errorEnvelope(ERROR_CODE.validation, 'Text may not contain the NUL character (\\u0000)'))
     }
 
     const status = error.statusCode ?? 500

@@ -8,6 +8,7 @@ import {
 } from '../modules/messages/messages.schemas.ts'
 import { OUTREACH_MESSAGE, type SendOutcome } from '../modules/messages/messages.service.ts'
 import { MailgunWebhookFormSchema, MailgunWebhookJsonSchema } from '../providers/mailgun-webhook.ts'
+import { ValidationError } from '../errors.ts'
 import { errorResponses, stamp } from '../schemas.ts'
 import { principalOf } from './request-tenant.ts'
 
@@ -103,6 +104,10 @@ export default async function outreachRoutes (app: FastifyInstance) {
         response: { 200: WebhookResponseSchema, ...errorResponses(400, 401, 415, 429, 503) },
       },
     }, async (request) => {
+      // A POST with no body has no Content-Type either, so neither schema above ran: there is nothing to verify.
+      if (request.body === undefined || request.body === null) {
+        throw new ValidationError('body is required: a Mailgun event as application/json or application/x-www-form-urlencoded')
+      }
       const result = await outreach.ingestMailgunWebhook(request.body, request.headers['content-type'])
       return stamp({ success: true as const, message: OUTREACH_MESSAGE.webhookProcessed, eventId: result.eventId, eventType: result.eventType })
     })

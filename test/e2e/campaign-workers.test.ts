@@ -13,7 +13,7 @@ t.test('throttle across two worker processes: no batch before its reserved slot'
   const res = await a.request('POST', '/api/v1/campaigns', { ...SEED_CAMPAIGN, recipients: list, settings: { trackOpens: true, trackClicks: true, throttle: { emailsPerHour: 3600 } } })
   t.equal(res.statusCode, 201)
   const id = res.json<{ id: string }>().id
-  await waitForStatus(a, id, ['sent'], 40_000)
+  await waitForStatus(a, id, ['sent'], 90_000)
   const batches = mailgun.received.filter(m => m.fields['v:campaign']?.[0] === id).sort((x, y) => x.receivedAt - y.receivedAt)
   t.equal(batches.reduce((n, m) => n + (m.fields.to?.length ?? 0), 0), 8)
   // Measured from the campaign's start (the first slot is no earlier), not from the first batch's arrival: a first
@@ -50,7 +50,7 @@ t.test('a worker SIGKILLed during a provider call: restarted, every recipient em
   await victim.exited
   t.ok(killed)
   await spawnWorker(t, mailgun)
-  const done = await waitForStatus(a, id, ['sent', 'failed'], 45_000)
+  const done = await waitForStatus(a, id, ['sent', 'failed'], 90_000)
   t.equal(done.status, 'sent')
   const counts = list.map(r => mailgun.perRecipient.get(r.email) ?? 0)
   t.ok(counts.every(n => n === 1), 'each recipient received exactly one message')

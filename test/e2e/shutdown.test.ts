@@ -11,7 +11,7 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
-async function until (what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+async function until (what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!await check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
@@ -58,7 +58,7 @@ t.test('SIGTERM waits for the running job and the in-flight request, then exits 
     LOG_LEVEL: 'info',
     SHUTDOWN_GRACE_MS: '20000',
   })
-  await service.waitForLog('outreach started', 30_000)
+  await service.waitForLog('outreach started')
 
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
   const queue = new Queue('maintenance', { connection, prefix: TEST_REDIS_PREFIX })
@@ -93,7 +93,7 @@ t.test('SIGTERM waits for the running job and the in-flight request, then exits 
   t.equal(request.received(), '', 'the request is waiting for the rest of its body')
 
   service.child.kill('SIGTERM')
-  await service.waitForLog('shutting down: draining requests and jobs', 5_000)
+  await service.waitForLog('shutting down: draining requests and jobs')
   await sleep(1_000)
   t.notOk(service.hasExited(), 'the process is still draining a second after SIGTERM')
   t.equal(await job.getState(), 'active', 'the job is still running')

@@ -36,7 +36,7 @@ async function smtpServer (t: Test, username: string, password: string) {
   return { port: (server.server.address() as AddressInfo).port, received }
 }
 
-async function until<T> (what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+async function until<T> (what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await probe()

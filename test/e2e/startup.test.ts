@@ -65,7 +65,7 @@ async function startProcess (t: Test, vars: Record<string, string>): Promise<Ser
     SHUTDOWN_GRACE_MS: '5000',
     ...vars,
   })
-  await service.waitForLog('outreach started', 30_000)
+  await service.waitForLog('outreach started')
   return service
 }
 
@@ -186,7 +186,7 @@ t.test('roles', async (t) => {
     const schedulers = await queue.getJobSchedulers()
     t.same(schedulers.map(s => [s.key, s.every]).sort(), [['compact-campaign-stats', 3_600_000], ['purge-idempotency-keys', 3_600_000]], 'the hourly maintenance schedules exist')
     const job = await queue.add('purge-idempotency-keys', {})
-    const deadline = Date.now() + 10_000
+    const deadline = Date.now() + 60_000
     while (await job.getState() !== 'completed' && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
     t.equal(await job.getState(), 'completed', 'the worker processes maintenance jobs')
     const done = await queue.getJob(job.id ?? '')

@@ -30,7 +30,7 @@ t.test('SIGKILL during a delivery: the job is redelivered with the same webhook-
   })
 
   const { deliveryIds: [deliveryId] } = await h.publish('email.delivered', { messageId: 'msg_crash' })
-  const [first] = await receiver.waitFor(1, 20_000)
+  const [first] = await receiver.waitFor(1)
   t.equal(first!.headers['webhook-id'], deliveryId, 'the doomed worker sent the delivery')
   child.kill('SIGKILL')
   t.equal(await exited, 'SIGKILL')
@@ -46,7 +46,7 @@ t.test('SIGKILL during a delivery: the job is redelivered with the same webhook-
   const closeWorker = () => (workerClosed ??= worker.close().then(async () => { await connection.quit() }))
   t.teardown(closeWorker)
 
-  const [, second] = await receiver.waitFor(2, 20_000)
+  const [, second] = await receiver.waitFor(2)
   t.equal(second!.headers['webhook-id'], deliveryId, 'the receiver sees the same webhook-id again and can deduplicate')
   t.equal(second!.body, first!.body, 'with the same body')
   const row = await h.waitForStatus(deliveryId!, 'succeeded')

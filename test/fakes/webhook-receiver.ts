@@ -64,7 +64,7 @@ export async function startReceiver (t: Test, answer: (index: number, request: R
     port,
     get received () { return receiver.received },
     get connections () { return receiver.connections },
-    async waitFor (count: number, timeoutMs = 10_000) {
+    async waitFor (count: number, timeoutMs = 60_000) {
       if (receiver.received.length < count) {
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`receiver got ${receiver.received.length} of ${count} requests in ${timeoutMs} ms`)), timeoutMs)

@@ -58,7 +58,7 @@ export interface StatusBody {
 }
 
 /** Polls GET /api/v1/campaigns/:id until its status is one of `statuses`. */
-export async function waitForStatus (client: Caller, id: string, statuses: string[], timeoutMs = 20_000): Promise<StatusBody> {
+export async function waitForStatus (client: Caller, id: string, statuses: string[], timeoutMs = 60_000): Promise<StatusBody> {
   const deadline = Date.now() + timeoutMs
   let last: StatusBody | undefined
   while (Date.now() < deadline) {

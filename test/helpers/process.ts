@@ -94,7 +94,7 @@ export function spawnService (t: Test, vars: Record<string, string>, port = Numb
     }
   })
 
-  function waitForLog (msg: string, timeoutMs = 20_000): Promise<LogLine> {
+  function waitForLog (msg: string, timeoutMs = 60_000): Promise<LogLine> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const found = logs.find(line => line.msg === msg)

@@ -91,7 +91,7 @@ export async function webhookHarness (t: Test, options: HarnessOptions = {}): Pr
     },
     api,
     delivery,
-    async waitForStatus (deliveryId, status, timeoutMs = 10_000) {
+    async waitForStatus (deliveryId, status, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs
       for (;;) {
         const row = await delivery(deliveryId)
@@ -109,7 +109,7 @@ export async function counterValue (counter: { get: () => Promise<{ values: Arra
 }
 
 /** Polls a counter until it reaches `value` (the worker counts right after it writes the row the test saw). */
-export async function waitForCounter (counter: { get: () => Promise<{ values: Array<{ value: number }> }> }, value: number, timeoutMs = 2_000): Promise<number> {
+export async function waitForCounter (counter: { get: () => Promise<{ values: Array<{ value: number }> }> }, value: number, timeoutMs = 30_000): Promise<number> {
   const deadline = Date.now() + timeoutMs
   let current = await counterValue(counter)
   while (current < value && Date.now() < deadline) {

@@ -123,6 +123,24 @@ t.test('404 for unknown routes names the route', async (t) => {
   t.equal(envelope(t, post, 404, 'NOT_FOUND').error, 'Route POST /missing not found')
 })
 
+t.test('400 for a URL the router cannot decode and 414 for an over-long path segment, both in the envelope', async (t) => {
+  const app = await build(t)
+  const bad = await app.inject({ method: 'GET', url: '/api/v1/contacts/%E0%A4%A' })
+  t.equal(envelope(t, bad, 400, 'VALIDATION_ERROR').error, 'The URL is not validly percent-encoded')
+  t.ok(bad.headers['x-request-id'], 'it carries a request id like every answer')
+  const long = await app.inject({ method: 'GET', url: `/api/v1/contacts/${'x'.repeat(9000)}` })
+  envelope(t, long, 414, 'VALIDATION_ERROR')
+})
+
+t.test('400, not 500, for text Postgres cannot store (a NUL character)', async (t) => {
+  const app = await build(t)
+  const { key } = await app.deps.apiKeys.create({ tenant: uniqueName('nul'), scopes: ['contacts.write', 'campaigns.read'] })
+  const contact = await app.inject({ method: 'POST', url: '/api/v1/contacts', headers: { 'x-api-key': key }, payload: { email: 'nul@example.com', first_name: 'a\u0000b' } })
+  t.match(envelope(t, contact, 400, 'VALIDATION_ERROR').error, /NUL character/)
+  const param = await app.inject({ method: 'GET', url: '/campaign-status/%00', headers: { 'x-api-key': key } })
+  envelope(t, param, 400, 'VALIDATION_ERROR')
+})
+
 t.test('413 PAYLOAD_TOO_LARGE past BODY_LIMIT_BYTES', async (t) => {
   const app = await build(t, { config: { BODY_LIMIT_BYTES: 2048 } })
   let ran = false

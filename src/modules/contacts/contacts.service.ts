@@ -132,7 +132,8 @@ export function createContactsService (pool: pg.Pool) {
 
     /** Seed 003's GET /contacts: every contact in email order, `limit` at a time. */
     async listSeed (tenantId: string, query: { limit: number, cursor?: string | undefined }) {
-      const { records, nextCursor } = await page(tenantId, query)
+      // Only what this listing takes: the query may carry other parameters (q, status) that its schema never checked.
+      const { records, nextCursor } = await page(tenantId, { limit: query.limit, cursor: query.cursor })
       return { contacts: records.map(toSeedContact), count: records.length, next_cursor: nextCursor }
     },
 

@@ -69,7 +69,8 @@ export const EmailResponseSchema = Type.Object({
 export type EmailResponse = Static<typeof EmailResponseSchema>
 
 const Limit = Type.Integer({ minimum: 1, maximum: 1000, default: 100 })
-const Offset = Type.Integer({ minimum: 0, default: 0 })
+// Bounded so that no integer JSON allows (1e20 is one) reaches Postgres's OFFSET beyond its bigint.
+const Offset = Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 0 })
 const DateTime = (description: string) => Type.String({ format: 'date-time', description })
 
 export const CampaignStatsQuerySchema = Type.Object({

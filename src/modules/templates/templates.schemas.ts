@@ -1,6 +1,9 @@
 // Template request and response shapes (seed 002's Template Service): camelCase fields like seed 002's campaigns.
 import { Type, type Static } from 'typebox'
 
+// Versions are a Postgres integer: a larger number is no version, and must not reach the query as one.
+const MAX_VERSION = 2_147_483_647
+
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
 
 export const TEMPLATE_ID_PATTERN = '^tmpl_[0-9a-f]{16}$'
@@ -36,7 +39,7 @@ export const TemplateParamsSchema = Type.Object({
 })
 
 export const TemplateQuerySchema = Type.Object({
-  version: Type.Optional(Type.Integer({ minimum: 1, description: 'A past version; the current one when left out' })),
+  version: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_VERSION, description: 'A past version; the current one when left out' })),
 })
 
 export const ListTemplatesQuerySchema = Type.Object({
@@ -68,7 +71,7 @@ export const TemplateListSchema = Type.Object({
 
 export const PreviewBodySchema = Type.Object({
   data: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: 'Sample variables, e.g. {"firstName":"John"}' }),
-  version: Type.Optional(Type.Integer({ minimum: 1 })),
+  version: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_VERSION })),
 }, { additionalProperties: false })
 export type PreviewBody = Static<typeof PreviewBodySchema>
 

@@ -55,6 +55,14 @@ t.test('seed example: the Mailgun JSON payload is stored and answered with the s
   t.match(await stats(), { delivered: 1, campaigns: [{ name: 'welcome', delivered: 1 }] }, 'counted under the first tag as campaign')
 })
 
+t.test('a POST with no body at all is 400 in the envelope, not a 500', async (t) => {
+  const { app, countEvents } = await setup(t)
+  const res = await app.inject({ method: 'POST', url: '/outreach/webhook' })
+  t.equal(res.statusCode, 400)
+  t.match(res.json(), { success: false, code: 'VALIDATION_ERROR', error: /body is required/ })
+  t.equal(await countEvents(), 0)
+})
+
 t.test('a forged signature is 401 and stores nothing', async (t) => {
   const { post, countEvents } = await setup(t)
   const good = freshSignature()
