@@ -34,6 +34,12 @@ export async function buildApp (deps: Dependencies, options: BuildAppOptions = {
   const app = Fastify({
     ...fastifyOptions,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
+    // Bounded waits on clients: a request must arrive whole within requestTimeout (a trickling upload is cut off with
+    // 408), and a connection on which nothing moves is closed after connectionTimeout.
+    requestTimeout: deps.config.HTTP_REQUEST_TIMEOUT_MS,
+    connectionTimeout: deps.config.HTTP_CONNECTION_TIMEOUT_MS,
+    // Node checks requestTimeout on this interval (30 s by default), so a short timeout needs a finer check.
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(deps.config.HTTP_REQUEST_TIMEOUT_MS / 10))) },
     trustProxy: deps.config.TRUST_PROXY,
     // Signed tracking and unsubscribe tokens in links are one path segment of a few hundred characters.
     routerOptions: { maxParamLength: 8192 },

@@ -4,7 +4,7 @@ import type pg from 'pg'
 import type { Redis } from 'ioredis'
 import { pino, type Logger } from 'pino'
 import type { Config } from './config.ts'
-import { createPool } from './db/pool.ts'
+import { createPool, poolTimeouts } from './db/pool.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { loggerOptions } from './logger.ts'
 import { createProducerRedis, waitForRedis } from './redis.ts'
@@ -68,7 +68,7 @@ export interface DependencyOverrides {
 
 export async function createDependencies (config: Config, overrides: DependencyOverrides = {}): Promise<Dependencies> {
   const logger = overrides.logger ?? pino(loggerOptions(config.LOG_LEVEL))
-  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX)
+  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX, poolTimeouts(config))
   const redis = createProducerRedis(config.REDIS_URL)
   // Redis down at start is not fatal: /ready reports it and ioredis keeps reconnecting.
   if (!await waitForRedis(redis, 5_000)) logger.warn('Redis is not reachable yet; continuing and retrying in the background')

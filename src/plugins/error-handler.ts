@@ -21,17 +21,22 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 
 // Connection-level failures of Postgres or Redis: the request may succeed on retry, so 503, not 500.
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'])
-const UNAVAILABLE_PG_CODES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006'])
+// 57P0x: the server is shutting down or terminated our backend (failover, pg_terminate_backend); 57014: the statement
+// ran into statement_timeout (a stalled or overloaded server); 25P03: idle_in_transaction_session_timeout; 53300:
+// too many connections; 08xxx: connection exceptions.
+const UNAVAILABLE_PG_CODES = new Set(['57P01', '57P02', '57P03', '57014', '25P03', '53300', '08000', '08001', '08003', '08006'])
+// pg's own messages for a connection that died or stopped answering (they carry no code).
+const UNAVAILABLE_MESSAGES = [
+  'enableOfflineQueue', 'Connection is closed', 'timeout exceeded when trying to connect', 'Connection terminated',
+  'Query read timeout', 'is not queryable', 'Connection lost',
+]
 
 export function isInfrastructureUnavailable (err: { code?: unknown, message?: unknown }): boolean {
   const code = typeof err.code === 'string' ? err.code : ''
   const message = typeof err.message === 'string' ? err.message : ''
   return UNAVAILABLE_ERRNO.has(code) ||
     UNAVAILABLE_PG_CODES.has(code) ||
-    message.includes('enableOfflineQueue') ||
-    message.includes('Connection is closed') ||
-    message.includes('timeout exceeded when trying to connect') ||
-    message.includes('Connection terminated')
+    UNAVAILABLE_MESSAGES.some(text => message.includes(text))
 }
 
 function validationDetails (error: FastifyError): FieldError[] {
