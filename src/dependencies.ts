@@ -20,6 +20,7 @@ import { createOutreachService, type OutreachService } from './modules/outreach/
 import type { EmailProvider } from './providers/email-provider.ts'
 import { createEmailProvider } from './providers/create-email-provider.ts'
 import { createContactsService, type ContactsService } from './modules/contacts/contacts.service.ts'
+import { createImportSlots } from './modules/contacts/import-slots.ts'
 import { createSuppressionsService, type SuppressionsService } from './modules/suppressions/suppressions.service.ts'
 import { createTemplatesService, type TemplatesService } from './modules/templates/templates.service.ts'
 import type { Resolver } from './modules/webhooks/address-guard.ts'
@@ -144,7 +145,9 @@ export async function createDependencies (config: Config, overrides: DependencyO
     reports,
     reportMail: createReportMailService({ outreach, reports }),
     templates: createTemplatesService(pool),
-    contacts: createContactsService(pool),
+    contacts: createContactsService(pool, {
+      importSlots: createImportSlots(redis, { prefix: config.REDIS_KEY_PREFIX, limit: config.IMPORT_CONCURRENCY_PER_TENANT }),
+    }),
     suppressions: createSuppressionsService(pool),
     webhooks,
     webhookSender,
