@@ -25,13 +25,13 @@ export const ConfigSchema = Type.Object({
   LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino level; logs are JSON lines on stdout' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'Trust X-Forwarded-For (behind an ALB)' }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024, description: 'Largest accepted request body' }),
-  CONTACTS_IMPORT_MAX_BYTES: Type.Integer({ default: 100 * 1024 * 1024, minimum: 1024, description: 'Largest CSV body of POST /api/v1/contacts/import (streamed, so not held in memory)' }),
+  CONTACTS_IMPORT_MAX_BYTES: Type.Integer({ default: 100 * 1024 * 1024, minimum: 1024, description: 'Largest CSV body of POST /api/v1/contacts/import (spooled to a temporary file under TMPDIR, not held in memory)' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 25_000, minimum: 0, description: 'Time to drain requests and jobs on SIGTERM' }),
   HTTP_REQUEST_TIMEOUT_MS: Type.Integer({
     default: 120_000, minimum: 1_000, description: 'Longest time a client may take to send a whole request (headers and body): a client trickling bytes is answered 408 and cut off. Large CSV imports over slow links need more',
   }),
   HTTP_CONNECTION_TIMEOUT_MS: Type.Integer({
-    default: 60_000, minimum: 1_000, description: 'A connection on which nothing moves for this long is closed',
+    default: 300_000, minimum: 1_000, description: 'A connection on which nothing moves for this long is closed; keep it above the longest request (a large CSV import)',
   }),
   OUTREACH_SEND_BODY_LIMIT_BYTES: Type.Integer({
     default: 1024 * 1024, minimum: 1024, description: 'Largest body of POST /outreach/send-email and /outreach/send-template-email (no attachments there)',
