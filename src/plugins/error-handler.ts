@@ -1,6 +1,7 @@
 // One error envelope for every failure: typed errors, validation, 404, 413, infrastructure outages, bugs.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { isPostgresConnectionLoss } from '../db/connection-errors.ts'
 import { ERROR_CODE, type ErrorCode, type FieldError } from '../errors.ts'
 import { stamp, type ErrorResponse } from '../schemas.ts'
 
@@ -21,22 +22,15 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 
 // Connection-level failures of Postgres or Redis: the request may succeed on retry, so 503, not 500.
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'])
-// 57P0x: the server is shutting down or terminated our backend (failover, pg_terminate_backend); 57014: the statement
-// ran into statement_timeout (a stalled or overloaded server); 25P03: idle_in_transaction_session_timeout; 53300:
-// too many connections; 08xxx: connection exceptions.
-const UNAVAILABLE_PG_CODES = new Set(['57P01', '57P02', '57P03', '57014', '25P03', '53300', '08000', '08001', '08003', '08006'])
-// pg's own messages for a connection that died or stopped answering (they carry no code).
-const UNAVAILABLE_MESSAGES = [
-  'enableOfflineQueue', 'Connection is closed', 'timeout exceeded when trying to connect', 'Connection terminated',
-  'Query read timeout', 'is not queryable', 'Connection lost',
-]
+// ioredis' messages for a connection that is down or not yet up.
+const REDIS_UNAVAILABLE_MESSAGES = ['enableOfflineQueue', 'Connection is closed']
 
 export function isInfrastructureUnavailable (err: { code?: unknown, message?: unknown }): boolean {
   const code = typeof err.code === 'string' ? err.code : ''
   const message = typeof err.message === 'string' ? err.message : ''
   return UNAVAILABLE_ERRNO.has(code) ||
-    UNAVAILABLE_PG_CODES.has(code) ||
-    UNAVAILABLE_MESSAGES.some(text => message.includes(text))
+    isPostgresConnectionLoss(err) ||
+    REDIS_UNAVAILABLE_MESSAGES.some(text => message.includes(text))
 }
 
 function validationDetails (error: FastifyError): FieldError[] {

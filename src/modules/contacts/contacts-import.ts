@@ -136,8 +136,14 @@ async function importFile (pool: pg.Pool, tenantId: string, file: Readable, opti
     let batch: PendingRow[] = []
     const inBatch = new Set<string>()
 
+    // A failed write ends the parse; the pipeline then reports the parser's AbortError, so the write's own error
+    // (a lost connection, say: 503) is kept here to be the one thrown.
+    let writeFailure: unknown
     const write = async (rows: PendingRow[]) => {
-      const written = await contacts.importBatch(tenantId, rows.map(p => p.row))
+      const written = await contacts.importBatch(tenantId, rows.map(p => p.row)).catch((err: unknown) => {
+        writeFailure ??= err
+        throw err
+      })
       result.imported += written.inserted
       result.updated += written.updated
       for (const pending of rows) {
@@ -156,23 +162,27 @@ async function importFile (pool: pg.Pool, tenantId: string, file: Readable, opti
       writing.catch(() => {})
     }
 
-    await pipeline(file, parser, async (records: AsyncIterable<{ record: Record<string, string | undefined>, info: { lines: number } }>) => {
-      for await (const { record, info } of records) {
-        const line = info.lines - embeddedLineBreaks(record)
-        const parsed = toImportRow(record)
-        if (typeof parsed === 'string') {
-          reject(line, record.email?.trim() || null, parsed)
-          continue
+    try {
+      await pipeline(file, parser, async (records: AsyncIterable<{ record: Record<string, string | undefined>, info: { lines: number } }>) => {
+        for await (const { record, info } of records) {
+          const line = info.lines - embeddedLineBreaks(record)
+          const parsed = toImportRow(record)
+          if (typeof parsed === 'string') {
+            reject(line, record.email?.trim() || null, parsed)
+            continue
+          }
+          if (inBatch.has(parsed.email)) {
+            reject(line, parsed.email, 'Duplicate email in the file; its first row was used')
+            continue
+          }
+          inBatch.add(parsed.email)
+          batch.push({ line, row: parsed })
+          if (batch.length >= IMPORT_BATCH_SIZE) await flush()
         }
-        if (inBatch.has(parsed.email)) {
-          reject(line, parsed.email, 'Duplicate email in the file; its first row was used')
-          continue
-        }
-        inBatch.add(parsed.email)
-        batch.push({ line, row: parsed })
-        if (batch.length >= IMPORT_BATCH_SIZE) await flush()
-      }
-    })
+      })
+    } catch (err) {
+      throw writeFailure ?? err
+    }
     if (!sawHeader) throw new ValidationError('CSV is empty: the first line must be a header with an email column')
     await flush()
     await writing
