@@ -67,20 +67,29 @@ export interface CheckedOutClient {
  * checked-out client, and a backend that dies then (failover, pg_terminate_backend, idle-in-transaction timeout)
  * emits 'error' on the client: with no listener that is an uncaught exception and the process exits. The listener
  * here keeps the process up (the pending query rejects on its own) and makes sure that client is never pooled again.
+ * It is attached inside pg-pool's callback, not after an await: a FATAL read in the same packet as a new
+ * connection's ReadyForQuery is emitted before any promise continuation could run.
  */
 export async function checkout (pool: pg.Pool): Promise<CheckedOutClient> {
-  const client = await pool.connect()
-  let failure: Error | undefined
-  const onError = (err: Error) => { failure ??= err }
-  client.on('error', onError)
-  let released = false
-  return {
-    client,
-    release (err?: Error) {
-      if (released) return
-      released = true
-      client.off('error', onError)
-      client.release(err ?? failure)
-    },
-  }
+  return await new Promise<CheckedOutClient>((resolve, reject) => {
+    pool.connect((err, client) => {
+      if (err || !client) {
+        reject(err ?? new Error('pg-pool gave no client'))
+        return
+      }
+      let failure: Error | undefined
+      const onError = (error: Error) => { failure ??= error }
+      client.on('error', onError)
+      let released = false
+      resolve({
+        client,
+        release (error?: Error) {
+          if (released) return
+          released = true
+          client.off('error', onError)
+          client.release(error ?? failure)
+        },
+      })
+    })
+  })
 }
