@@ -104,7 +104,9 @@ t.test('terminating every backend, repeatedly, during a campaign, a webhook burs
   await service.waitForLog('outreach started', 60_000)
   const pid = service.child.pid
   // Should the process die, the test says why.
+  const state = { finished: false }
   service.exited.then((code) => {
+    if (state.finished) return
     t.comment(`service exited with ${code}; stderr: ${service.stderr().slice(-2000)}`)
     for (const line of service.logs.filter(l => (l.level ?? 0) >= 50).slice(-5)) t.comment(`service logged: ${JSON.stringify(line)}`)
   }).catch(() => {})
@@ -245,4 +247,5 @@ t.test('terminating every backend, repeatedly, during a campaign, a webhook burs
   t.equal(service.logs.filter(line => line.msg === 'outreach started').length, 1, 'started once')
   t.equal(service.logs.filter(line => (line.level ?? 0) >= 60).length, 0, 'no fatal log line')
   t.notOk(service.hasExited(), 'still running at the end')
+  state.finished = true
 })
