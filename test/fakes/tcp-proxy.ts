@@ -93,8 +93,13 @@ export async function startTcpProxy (target: { host: string, port: number }): Pr
     connections: () => pairs.size,
     async close () {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      for (const socket of sockets) cut(socket)
-      await closed
+      // Nothing of the proxy may keep the test process alive once it is closed, even a socket still connecting.
+      server.unref()
+      for (const socket of sockets) {
+        socket.unref()
+        cut(socket)
+      }
+      await Promise.race([closed, new Promise(resolve => setTimeout(resolve, 5_000).unref())])
     },
   }
 }

@@ -73,6 +73,7 @@ function startKiller (database: string) {
 }
 
 t.test('terminating every backend, repeatedly, during a campaign, a webhook burst and an import', async (t) => {
+  t.setTimeout(150_000)
   await prepareDatabase()
   const deps = await buildDependencies(t)
   const tenant = uniqueName('terminate')
