@@ -20,14 +20,7 @@ export interface PoolTimeouts {
   connectionTimeoutMs: number
 }
 
-export const DEFAULT_POOL_TIMEOUTS: PoolTimeouts = {
-  statementTimeoutMs: 30_000,
-  queryTimeoutMs: 35_000,
-  idleInTransactionTimeoutMs: 60_000,
-  keepAliveInitialDelayMs: 10_000,
-  connectionTimeoutMs: 5_000,
-}
-
+/** The defaults live in config.ts (DATABASE_*_MS), so there is one place to read and tune them. */
 export function poolTimeouts (config: Config): PoolTimeouts {
   return {
     statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
@@ -38,7 +31,7 @@ export function poolTimeouts (config: Config): PoolTimeouts {
   }
 }
 
-export function createPool (connectionString: string, max: number, timeouts: PoolTimeouts = DEFAULT_POOL_TIMEOUTS): pg.Pool {
+export function createPool (connectionString: string, max: number, timeouts: PoolTimeouts): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max,
