@@ -35,6 +35,17 @@ export async function buildApp (deps: Dependencies, options: BuildAppOptions = {
   const app = Fastify({
     ...fastifyOptions,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
+    // Bounded waits on clients: a request must arrive whole within requestTimeout (a trickling upload is cut off with
+    // 408), and a connection on which nothing moves is closed after connectionTimeout.
+    requestTimeout: deps.config.HTTP_REQUEST_TIMEOUT_MS,
+    connectionTimeout: deps.config.HTTP_CONNECTION_TIMEOUT_MS,
+    // Node 20 enforces only the timeouts given to its constructor (setting server.requestTimeout later, as Fastify
+    // does, is not enough), and checks them on this interval (30 s by default): a short timeout needs a finer check.
+    http: {
+      requestTimeout: deps.config.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeout: Math.min(60_000, deps.config.HTTP_REQUEST_TIMEOUT_MS),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(deps.config.HTTP_REQUEST_TIMEOUT_MS / 10))),
+    },
     trustProxy: trustProxySetting(deps.config),
     // Signed tracking and unsubscribe tokens in links are one path segment of a few hundred characters.
     routerOptions: { maxParamLength: 8192 },

@@ -1,7 +1,7 @@
 // Admin CLI: `migrate` and `api-keys create|list|revoke`. Prints JSON on stdout; errors on stderr, exit 1.
 import { parseArgs } from 'node:util'
 import { loadConfig } from './config.ts'
-import { createPool } from './db/pool.ts'
+import { createPool, poolTimeouts } from './db/pool.ts'
 import { ensureDatabase, runMigrations } from './db/migrate.ts'
 import { createApiKeysService } from './modules/api-keys/api-keys.service.ts'
 import { SCOPES } from './modules/api-keys/scopes.ts'
@@ -42,7 +42,7 @@ async function main (argv: string[]): Promise<unknown> {
 
   const config = await loadConfig()
   if (command === 'migrate') await ensureDatabase(config.DATABASE_URL)
-  const pool = createPool(config.DATABASE_URL, 2)
+  const pool = createPool(config.DATABASE_URL, 2, poolTimeouts(config))
   try {
     if (command === 'migrate') return await runMigrations(pool)
     if (command !== 'api-keys') throw new UsageError(`Unknown command: ${command}`)

@@ -29,11 +29,33 @@ export const ConfigSchema = Type.Object({
     description: 'Which X-Forwarded-For hops to believe: false, or the proxies\' addresses/CIDRs, comma-separated (the ALB\'s subnets). true believes every hop, so a client can forge its address past per-address limits',
   }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024, description: 'Largest accepted request body' }),
-  CONTACTS_IMPORT_MAX_BYTES: Type.Integer({ default: 100 * 1024 * 1024, minimum: 1024, description: 'Largest CSV body of POST /api/v1/contacts/import (streamed, so not held in memory)' }),
+  CONTACTS_IMPORT_MAX_BYTES: Type.Integer({ default: 100 * 1024 * 1024, minimum: 1024, description: 'Largest CSV body of POST /api/v1/contacts/import (spooled to a temporary file under TMPDIR, not held in memory)' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 25_000, minimum: 0, description: 'Time to drain requests and jobs on SIGTERM' }),
+  HTTP_REQUEST_TIMEOUT_MS: Type.Integer({
+    default: 120_000, minimum: 1_000, description: 'Longest time a client may take to send a whole request (headers and body): a client trickling bytes is answered 408 and cut off. Large CSV imports over slow links need more',
+  }),
+  HTTP_CONNECTION_TIMEOUT_MS: Type.Integer({
+    default: 300_000, minimum: 1_000, description: 'A connection on which nothing moves for this long is closed; keep it above the longest request (a large CSV import)',
+  }),
+  OUTREACH_SEND_BODY_LIMIT_BYTES: Type.Integer({
+    default: 1024 * 1024, minimum: 1024, description: 'Largest body of POST /outreach/send-email and /outreach/send-template-email (no attachments there)',
+  }),
+  WEBHOOK_BODY_LIMIT_BYTES: Type.Integer({
+    default: 256 * 1024, minimum: 1024, description: 'Largest body of POST /outreach/webhook; Mailgun\'s events are a few KB. Larger: 413 before parsing',
+  }),
+  IMPORT_CONCURRENCY_PER_TENANT: Type.Integer({
+    default: 2, minimum: 1, description: 'Contact imports one tenant may run at once, across every API process (held in Redis); one more is 429',
+  }),
 
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/outreach', pattern: '^postgres(ql)?://', description: 'Postgres; the database is created at start when missing' }),
   DATABASE_POOL_MAX: Type.Integer({ default: 10, minimum: 1, description: 'Connections per process' }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 100, description: 'Postgres statement_timeout: the server cancels a longer statement (migrations are exempt)' }),
+  DATABASE_QUERY_TIMEOUT_MS: Type.Integer({
+    default: 35_000, minimum: 100, description: 'Client-side wait for one query\'s answer, a little above the statement timeout: covers a server that stops answering (the connection is then discarded)',
+  }),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: Type.Integer({ default: 60_000, minimum: 100, description: 'Postgres ends a session left idle inside a transaction this long, releasing its locks' }),
+  DATABASE_CONNECTION_TIMEOUT_MS: Type.Integer({ default: 5_000, minimum: 100, description: 'Longest wait for a pooled connection (opening one, or a free one); then 503' }),
+  DATABASE_KEEPALIVE_INITIAL_DELAY_MS: Type.Integer({ default: 10_000, minimum: 1_000, description: 'TCP keepalive on Postgres connections: first probe after this much silence, so a peer gone without a FIN (failover) is noticed' }),
   MIGRATE_ON_START: Type.Boolean({ default: true, description: 'Apply migrations at start (under an advisory lock); false leaves them to `npm run migrate`' }),
 
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://', description: 'Redis for queues and rate-limit counters' }),

@@ -3,7 +3,7 @@ import type pg from 'pg'
 import type { Redis } from 'ioredis'
 import { pino, type Logger } from 'pino'
 import type { Config } from './config.ts'
-import { createPool } from './db/pool.ts'
+import { createPool, poolTimeouts } from './db/pool.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { loggerOptions } from './logger.ts'
 import { createProducerRedis, waitForRedis } from './redis.ts'
@@ -19,6 +19,7 @@ import { createMessagesService, type MessagesService } from './modules/messages/
 import type { EmailProvider } from './providers/email-provider.ts'
 import { createEmailProvider } from './providers/create-email-provider.ts'
 import { createContactsService, type ContactsService } from './modules/contacts/contacts.service.ts'
+import { createImportSlots } from './modules/contacts/import-slots.ts'
 import { createSuppressionsService, type SuppressionsService } from './modules/suppressions/suppressions.service.ts'
 import { createTemplatesService, type TemplatesService } from './modules/templates/templates.service.ts'
 import type { Resolver } from './net/address-guard.ts'
@@ -66,7 +67,7 @@ export interface DependencyOverrides {
 
 export async function createDependencies (config: Config, overrides: DependencyOverrides = {}): Promise<Dependencies> {
   const logger = overrides.logger ?? pino(loggerOptions(config.LOG_LEVEL))
-  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX)
+  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX, poolTimeouts(config))
   const redis = createProducerRedis(config.REDIS_URL)
   // Redis down at start is not fatal: /ready reports it and ioredis keeps reconnecting.
   if (!await waitForRedis(redis, 5_000)) logger.warn('Redis is not reachable yet; continuing and retrying in the background')
@@ -126,7 +127,9 @@ export async function createDependencies (config: Config, overrides: DependencyO
     reports,
     reportMail: createReportMailService({ outreach, reports }),
     templates: createTemplatesService(pool),
-    contacts: createContactsService(pool),
+    contacts: createContactsService(pool, {
+      importSlots: createImportSlots(redis, { prefix: config.REDIS_KEY_PREFIX, limit: config.IMPORT_CONCURRENCY_PER_TENANT }),
+    }),
     suppressions: createSuppressionsService(pool),
     webhooks,
     webhookSender,

@@ -11,6 +11,8 @@ export type Role = Config['ROLE']
 export async function startService (config: Config, role: Role = config.ROLE) {
   const deps = await createDependencies(config)
   const { logger } = deps
+  // close-with-grace logs the error that ends the process; this says whether it was thrown or a rejected promise.
+  process.on('uncaughtExceptionMonitor', (err, origin) => logger.fatal({ err, origin }, 'uncaught error'))
 
   if (config.MIGRATE_ON_START) {
     if (await ensureDatabase(config.DATABASE_URL)) logger.info('created database')

@@ -4,12 +4,17 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { checkout } from './pool.ts'
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url))
 
 // Any constant works; it only has to be the same in every container that may start at once.
 const MIGRATION_LOCK_KEY = 7_351_426_001
 const MIGRATION_FILE = /^(\d{3})\.[a-z0-9-]+\.sql$/
+// A migration may rewrite a large table and a second container waits on the lock for the whole run: neither is
+// bounded by the pool's query timeouts. setTimeout's largest delay stands for "no client-side timeout" (0 would
+// fall back to the pool's).
+const UNBOUNDED_MS = 2 ** 31 - 1
 
 export class MigrationError extends Error {
   override name = 'MigrationError'
@@ -21,7 +26,9 @@ export async function ensureDatabase (databaseUrl: string): Promise<boolean> {
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''))
   if (!database) throw new MigrationError('DATABASE_URL names no database')
   url.pathname = '/postgres'
-  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5_000 })
+  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5_000, query_timeout: 30_000 })
+  // A lost connection rejects the pending query; unheard, its 'error' event would end the process.
+  client.on('error', () => {})
   await client.connect()
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])
@@ -46,15 +53,20 @@ export async function runMigrations (pool: pg.Pool, dir: string = MIGRATIONS_DIR
   const bad = files.find(f => !MIGRATION_FILE.test(f))
   if (bad) throw new MigrationError(`Migration ${bad} is not named NNN.what-changed.sql`)
 
-  const client = await pool.connect()
+  const { client, release } = await checkout(pool)
+  const run = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []) =>
+    await client.query<R>({ text, values, query_timeout: UNBOUNDED_MS } as pg.QueryConfig)
+  let broken: Error | undefined
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    await run('SET statement_timeout = 0')
+    await run('SET idle_in_transaction_session_timeout = 0')
+    await run('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])
+    await run(`CREATE TABLE IF NOT EXISTS schema_migrations (
       name text PRIMARY KEY,
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`)
-    const { rows } = await client.query<{ name: string, checksum: string }>('SELECT name, checksum FROM schema_migrations')
+    const { rows } = await run<{ name: string, checksum: string }>('SELECT name, checksum FROM schema_migrations')
     const appliedChecksums = new Map(rows.map(r => [r.name, r.checksum]))
 
     const applied: string[] = []
@@ -67,19 +79,20 @@ export async function runMigrations (pool: pg.Pool, dir: string = MIGRATIONS_DIR
         continue
       }
       try {
-        await client.query('BEGIN')
-        await client.query(sql)
-        await client.query('INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)', [file, checksum])
-        await client.query('COMMIT')
+        await run('BEGIN')
+        await run(sql)
+        await run('INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)', [file, checksum])
+        await run('COMMIT')
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {})
+        await run('ROLLBACK').catch((rollbackError: Error) => { broken = rollbackError })
         throw new MigrationError(`Migration ${file} failed: ${(err as Error).message}`)
       }
       applied.push(file)
     }
     return { applied, skipped: files.length - applied.length }
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {})
-    client.release()
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch((unlockError: Error) => { broken = unlockError })
+    // The session settings above must not reach the next user of this connection: it goes, not back to the pool.
+    release(broken ?? new Error('migration session closed'))
   }
 }

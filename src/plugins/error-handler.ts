@@ -1,6 +1,7 @@
 // One error envelope for every failure: typed errors, validation, 404, 413, infrastructure outages, bugs.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { isPostgresConnectionLoss } from '../db/connection-errors.ts'
 import { ERROR_CODE, type ErrorCode, type FieldError } from '../errors.ts'
 import { stamp, type ErrorResponse } from '../schemas.ts'
 
@@ -21,24 +22,11 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 
 // Connection-level failures of Postgres or Redis: the request may succeed on retry, so 503, not 500.
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'])
-const UNAVAILABLE_PG_CODES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006'])
 
 // Text Postgres cannot store: a NUL character in text (22021) or \u0000 in jsonb (22P05). JSON and URLs carry it
 // happily and no schema forbids it, so it is the request's data that is wrong, not the server.
 const UNSTORABLE_TEXT_PG_CODES = new Set(['22021', '22P05'])
 
-export function isInfrastructureUnavailable (err: { code?: unknown, message?: unknown }): boolean {
-  const code = typeof err.code === 'string' ? err.code : ''
-  const message = typeof err.message === 'string' ? err.message : ''
-  return UNAVAILABLE_ERRNO.has(code) ||
-    UNAVAILABLE_PG_CODES.has(code) ||
-    message.includes('enableOfflineQueue') ||
-    message.includes('Connection is closed') ||
-    message.includes('timeout exceeded when trying to connect') ||
-    message.includes('Connection terminated')
-}
-
-// --- Redis unavailable -------------------------------------------------------------------------------------
 // ioredis rejects a command with a plain Error when Redis stalls or drops: the producer connection's
 // commandTimeout, a closed or not-yet-ready connection (enableOfflineQueue false), the retries of one command
 // used up. A failover on ElastiCache also answers a few replies that only mean "not now". All are outages of a
@@ -53,14 +41,18 @@ const REDIS_UNAVAILABLE_MESSAGES = [
 ]
 const REDIS_UNAVAILABLE_REPLIES = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY) /
 
-export function isRedisUnavailable (err: { name?: unknown, message?: unknown }): boolean {
+function isRedisUnavailable (err: { name?: unknown, message?: unknown }): boolean {
   const name = typeof err.name === 'string' ? err.name : ''
   const message = typeof err.message === 'string' ? err.message : ''
   if (name === 'MaxRetriesPerRequestError') return true
   if (name === 'ReplyError' && REDIS_UNAVAILABLE_REPLIES.test(message)) return true
   return REDIS_UNAVAILABLE_MESSAGES.some(fragment => message.includes(fragment))
 }
-// --- end Redis unavailable ---------------------------------------------------------------------------------
+
+export function isInfrastructureUnavailable (err: { code?: unknown, name?: unknown, message?: unknown }): boolean {
+  const code = typeof err.code === 'string' ? err.code : ''
+  return UNAVAILABLE_ERRNO.has(code) || isPostgresConnectionLoss(err) || isRedisUnavailable(err)
+}
 
 function validationDetails (error: FastifyError): FieldError[] {
   const context = error.validationContext ?? 'body'
@@ -116,7 +108,7 @@ async function errorHandlerPlugin (app: FastifyInstance) {
       return reply.code(status).send(errorEnvelope(error.code, error.message))
     }
 
-    if (status === 503 || isInfrastructureUnavailable(error) || isRedisUnavailable(error)) {
+    if (status === 503 || isInfrastructureUnavailable(error)) {
       request.log.warn({ err: error }, 'dependency unavailable')
       const message = error.code === ERROR_CODE.serviceUnavailable ? error.message : 'Service temporarily unavailable, retry with backoff'
       return reply.code(503).send(errorEnvelope(ERROR_CODE.serviceUnavailable, message))

@@ -56,9 +56,11 @@ export default async function contactsRoutes (fastify: FastifyInstance) {
       security,
       summary: 'Import contacts from a CSV body (Content-Type: text/csv)',
       description: 'The first line is a header with an email column (first_name, last_name, company and status are ' +
-        'recognised too, other columns become attributes). The body is streamed and written in batches in one ' +
-        'transaction: a failure writes nothing, while a bad row is reported in errors with its line number and ' +
-        'the rest are imported. Existing contacts are updated with the non-empty cells; their status is kept.',
+        'recognised too, other columns become attributes). The body is received in full (up to the size limit; the ' +
+        'server\'s request timeout bounds a slow upload), then written in batches in one transaction: a failure ' +
+        'writes nothing, while a bad row is reported in errors with its line number and the rest are imported. ' +
+        'Existing contacts are updated with the non-empty cells; their status is kept. A tenant runs at most ' +
+        'IMPORT_CONCURRENCY_PER_TENANT imports at once; one more is 429 RATE_LIMIT_EXCEEDED.',
       querystring: ImportQuerySchema,
       // No type on purpose: the body reaches the handler as a stream, which a string schema would refuse.
       body: {

@@ -30,10 +30,11 @@ function emailResponse (message: string, outcome: SendOutcome) {
 }
 
 export default async function outreachRoutes (app: FastifyInstance) {
-  const { outreach } = app.deps
+  const { outreach, config } = app.deps
 
   app.post<{ Body: SendEmailRequest }>('/outreach/send-email', {
     onRequest: [app.authenticate.user, app.limits.send],
+    bodyLimit: config.OUTREACH_SEND_BODY_LIMIT_BYTES,
     // A client retrying with the same Idempotency-Key gets the first answer instead of a second email.
     config: { idempotent: true },
     schema: {
@@ -42,12 +43,13 @@ export default async function outreachRoutes (app: FastifyInstance) {
       description: 'Send one message to up to 50 recipients through the configured provider (Mailgun, SMTP, SES or log). Rate limit: 25 per minute per user.',
       security: BEARER,
       body: SendEmailRequestRef,
-      response: { 200: EmailResponseRef, ...errorResponses(400, 401, 403, 422, 429, 500, 502, 503, 504) },
+      response: { 200: EmailResponseRef, ...errorResponses(400, 401, 403, 413, 422, 429, 500, 502, 503, 504) },
     },
   }, async (request) => emailResponse(OUTREACH_MESSAGE.emailSent, await outreach.sendEmail(principalOf(request), request.body)))
 
   app.post<{ Body: SendTemplateEmailRequest }>('/outreach/send-template-email', {
     onRequest: [app.authenticate.user, app.limits.template],
+    bodyLimit: config.OUTREACH_SEND_BODY_LIMIT_BYTES,
     config: { idempotent: true },
     schema: {
       tags: ['Email Sending'],
@@ -55,7 +57,7 @@ export default async function outreachRoutes (app: FastifyInstance) {
       description: 'Mailgun stored templates with templateVariables when EMAIL_PROVIDER=mailgun; templates stored here, rendered with Handlebars (HTML-escaped variables), for the other providers. An unknown template is 422 TEMPLATE_ERROR. Rate limit: 25 per minute per user.',
       security: BEARER,
       body: SendTemplateEmailRequestRef,
-      response: { 200: EmailResponseRef, ...errorResponses(400, 401, 403, 422, 429, 500, 502, 503, 504) },
+      response: { 200: EmailResponseRef, ...errorResponses(400, 401, 403, 413, 422, 429, 500, 502, 503, 504) },
     },
   }, async (request) => emailResponse(OUTREACH_MESSAGE.templateEmailSent, await outreach.sendTemplateEmail(principalOf(request), request.body)))
 
@@ -90,6 +92,8 @@ export default async function outreachRoutes (app: FastifyInstance) {
     scope.removeContentTypeParser('text/plain')
     scope.post('/outreach/webhook', {
       onRequest: scope.limits.webhookIngest,
+      // Mailgun's events are a few KB: a larger body is refused from its Content-Length (or as it streams), unparsed.
+      bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES,
       schema: {
         tags: ['Webhooks'],
         summary: 'Mailgun webhook endpoint',
@@ -101,7 +105,7 @@ export default async function outreachRoutes (app: FastifyInstance) {
             'application/x-www-form-urlencoded': { schema: MailgunWebhookFormSchema },
           },
         },
-        response: { 200: WebhookResponseSchema, ...errorResponses(400, 401, 415, 429, 503) },
+        response: { 200: WebhookResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 503) },
       },
     }, async (request) => {
       // A POST with no body has no Content-Type either, so neither schema above ran: there is nothing to verify.

@@ -1,5 +1,5 @@
 // POST /api/v1/contacts/import: streamed CSV, per-row errors with line numbers, batches, limits, one transaction.
-import { Readable } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import t from 'tap'
 import { build } from '../helpers/build.ts'
 import { assertError, caller } from '../helpers/api.ts'
@@ -136,5 +136,32 @@ t.test('contacts import', async (t) => {
     const { rows } = await app.deps.pool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM contacts c JOIN tenants t ON t.id = c.tenant_id WHERE t.name = $1', [c.tenant])
     t.equal(rows[0]?.n, rowCount)
+  })
+  t.test('IMPORT_CONCURRENCY_PER_TENANT imports at once per tenant: one more is 429, other tenants go on', async (t) => {
+    const limited = await build(t, { config: { IMPORT_CONCURRENCY_PER_TENANT: 2 } })
+    const a = await caller(limited, [...scopes])
+    const b = await caller(limited, [...scopes])
+    const keyOf = async (tenant: string) => (await limited.deps.apiKeys.create({ tenant, scopes: [...scopes] })).key
+    const open = [new PassThrough(), new PassThrough()]
+    const running = []
+    for (const [n, body] of open.entries()) {
+      body.write(`email\nslow${n}@example.com\n`)
+      running.push(limited.inject({ method: 'POST', url: '/api/v1/contacts/import', headers: { 'x-api-key': await keyOf(a.tenant), ...CSV }, payload: body }))
+    }
+    // Both slow uploads hold their slot once they are reading their bodies.
+    const slots = async () => await limited.deps.redis.zcard(`${limited.deps.config.REDIS_KEY_PREFIX}:contact-imports:${(await limited.deps.principals.tenantByName(a.tenant)).id}`)
+    for (let tries = 0; tries < 500 && await slots() < 2; tries++) await new Promise(resolve => setTimeout(resolve, 10))
+    t.equal(await slots(), 2, 'two imports of tenant A are running')
+
+    const third = await limited.inject({ method: 'POST', url: '/api/v1/contacts/import', headers: { 'x-api-key': await keyOf(a.tenant), ...CSV }, payload: 'email\nthird@example.com\n' })
+    t.match(assertError(t, third, 429, 'RATE_LIMIT_EXCEEDED'), /at most 2 at once/)
+    const other = await limited.inject({ method: 'POST', url: '/api/v1/contacts/import', headers: { 'x-api-key': b.key, ...CSV }, payload: 'email\nother@example.com\n' })
+    t.same(other.json(), { imported: 1, updated: 0, skipped: 0, errors: [] }, 'another tenant imports meanwhile')
+
+    for (const body of open) body.end()
+    for (const res of await Promise.all(running)) t.same(res.json(), { imported: 1, updated: 0, skipped: 0, errors: [] })
+    t.equal(await slots(), 0, 'finished imports give their slot back')
+    const again = await limited.inject({ method: 'POST', url: '/api/v1/contacts/import', headers: { 'x-api-key': await keyOf(a.tenant), ...CSV }, payload: 'email\nthird@example.com\n' })
+    t.same(again.json(), { imported: 1, updated: 0, skipped: 0, errors: [] }, 'tenant A imports again')
   })
 })

@@ -21,6 +21,7 @@ import type pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../../config.ts'
 import { withTransaction } from '../../db/transaction.ts'
+import { retryOnConnectionLoss } from '../../db/connection-errors.ts'
 import type { Queryable } from '../../db/pool.ts'
 import type { Metrics } from '../../metrics.ts'
 import { toProviderError, type EmailProvider, type EmailProviderError, type OutgoingEmail } from '../../providers/email-provider.ts'
@@ -364,7 +365,9 @@ export function createCampaignSender (deps: CampaignSenderDeps) {
         const message = { row, provider, claimed, attachments, decorator, finalAttempt: options.finalAttempt }
         outcomes = provider.name === 'mailgun' ? await sendMailgunBatch(message) : await sendOneByOne(message)
       }
-      const recorded = await record(row, outcomes)
+      // The provider has answered: losing that answer to a dropped connection would turn sent recipients into
+      // `unknown` ones. Recording again is safe (it moves only rows still `sending` under this message).
+      const recorded = await retryOnConnectionLoss(() => record(row, outcomes))
       if (recorded.counts.sent > 0) metrics.emailsSent.inc({ provider: provider.name }, recorded.counts.sent)
       const notSent = recorded.counts.failed + recorded.counts.unknown
       if (notSent > 0) metrics.emailsFailed.inc({ provider: provider.name }, notSent)

@@ -1,9 +1,10 @@
 // Contacts per tenant: seed 003's GET/POST /contacts and the /api/v1/contacts CRUD, search and CSV import.
 import type { Readable } from 'node:stream'
 import type pg from 'pg'
-import { ConflictError, InvalidEmailError, NotFoundError } from '../../errors.ts'
+import { ConflictError, InvalidEmailError, NotFoundError, RateLimitExceededError } from '../../errors.ts'
 import { decodeCursor, encodeCursor } from '../pagination/cursor.ts'
 import { createContactsImporter, type ImportOptions } from './contacts-import.ts'
+import type { ImportSlots } from './import-slots.ts'
 import { createContactsRepository, type ContactChanges, type ContactRecord } from './contacts.repository.ts'
 import type {
   Contact, CreateContactBody, ImportResult, ListContactsQuery, SeedContact, SeedCreateContactBody, UpdateContactBody,
@@ -61,7 +62,7 @@ function notFound (id: string): Error {
   return new NotFoundError(`Contact ${id} not found`)
 }
 
-export function createContactsService (pool: pg.Pool) {
+export function createContactsService (pool: pg.Pool, options: { importSlots: ImportSlots }) {
   const contacts = createContactsRepository(pool)
   const importContacts = createContactsImporter(pool)
 
@@ -152,8 +153,19 @@ export function createContactsService (pool: pg.Pool) {
       }
     },
 
-    async importCsv (tenantId: string, body: Readable, options: ImportOptions): Promise<ImportResult> {
-      return await importContacts(tenantId, body, options)
+    async importCsv (tenantId: string, body: Readable, importOptions: ImportOptions): Promise<ImportResult> {
+      // Checked before a byte of the body is read, so a tenant over its limit costs a Redis call and nothing more.
+      const slot = await options.importSlots.acquire(tenantId)
+      if (slot === null) {
+        // The unread upload is drained so the connection can carry the answer.
+        body.resume()
+        throw new RateLimitExceededError(`Too many contact imports running for this tenant (at most ${options.importSlots.limit} at once); retry when one has finished`)
+      }
+      try {
+        return await importContacts(tenantId, body, importOptions)
+      } finally {
+        await slot.release()
+      }
     },
 
     // For the campaign engine and the event handlers: they run in the worker, on the pool or in a transaction.
