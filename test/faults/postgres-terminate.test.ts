@@ -4,15 +4,14 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import t from 'tap'
-import { buildDependencies, prepareDatabase, TEST_DATABASE_URL, TEST_REDIS_PREFIX, uniqueName } from '../helpers/build.ts'
-import { MAILGUN_CONFIG, SEED_CAMPAIGN, recipients } from '../helpers/campaigns.ts'
+import { buildDependencies, prepareDatabase, TEST_DATABASE_URL, uniqueName } from '../helpers/build.ts'
+import { SEED_CAMPAIGN, recipients } from '../helpers/campaigns.ts'
 import { startFakeMailgun } from '../fakes/fake-mailgun.ts'
-import { TEST_SIGNING_KEY, webhookBody } from '../helpers/outreach.ts'
-import { freePort, spawnService } from '../helpers/process.ts'
+import { webhookBody } from '../helpers/outreach.ts'
+import { spawnOutreach } from '../helpers/service-processes.ts'
 
 t.setTimeout(170_000)
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const RECIPIENTS = 3000
 const WEBHOOK_EVENTS = 1500
 const IMPORT_ROWS = 20_000
@@ -85,24 +84,9 @@ t.test('terminating every backend, repeatedly, during a campaign, a webhook burs
 
   const mailgun = await startFakeMailgun()
   t.teardown(() => mailgun.close())
-  const port = await freePort()
-  const service = spawnService(t, {
-    ROLE: 'all',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    DATABASE_URL: TEST_DATABASE_URL,
-    REDIS_URL,
-    REDIS_KEY_PREFIX: TEST_REDIS_PREFIX,
-    MIGRATE_ON_START: 'false',
-    LOG_LEVEL: 'info',
-    ...MAILGUN_CONFIG,
-    MAILGUN_URL: mailgun.url,
-    MAILGUN_WEBHOOK_SIGNING_KEY: TEST_SIGNING_KEY,
+  const service = await spawnOutreach(t, 'all', {
     WEBHOOK_RATE_LIMIT_PER_SECOND: '100000',
-    CAMPAIGN_RETRY_BASE_MS: '200',
-    CAMPAIGN_SWEEP_INTERVAL_MS: '1000',
-  })
-  await service.waitForLog('outreach started', 60_000)
+  }, mailgun)
   const pid = service.child.pid
   // Should the process die, the test says why.
   const state = { finished: false }

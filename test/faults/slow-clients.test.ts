@@ -3,10 +3,9 @@
 // over its 256 KB limit is refused with 413 from its Content-Length, before the body is read or parsed.
 import { connect } from 'node:net'
 import t from 'tap'
-import { buildDependencies, TEST_DATABASE_URL, TEST_REDIS_PREFIX, uniqueName } from '../helpers/build.ts'
-import { freePort, spawnService } from '../helpers/process.ts'
+import { buildDependencies, uniqueName } from '../helpers/build.ts'
+import { spawnOutreach } from '../helpers/service-processes.ts'
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const REQUEST_TIMEOUT_MS = 10_000
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -45,26 +44,11 @@ async function timed (url: string, headers: Record<string, string> = {}) {
 
 t.test('slow and oversized clients', async (t) => {
   const deps = await buildDependencies(t)
-  const port = await freePort()
-  const service = spawnService(t, {
-    ROLE: 'api',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    DATABASE_URL: TEST_DATABASE_URL,
-    REDIS_URL,
-    REDIS_KEY_PREFIX: TEST_REDIS_PREFIX,
-    MIGRATE_ON_START: 'false',
-    LOG_LEVEL: 'warn',
+  const service = await spawnOutreach(t, 'api', {
     DATABASE_POOL_MAX: '10',
     HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
-    MAILGUN_WEBHOOK_SIGNING_KEY: 'slow-clients-signing-key',
   })
-  for (let tries = 0; ; tries++) {
-    const ready = await timed(service.url('/ready')).catch(() => ({ status: 0, ms: 0 }))
-    if (ready.status === 200) break
-    if (tries > 150) throw new Error('the service never became ready')
-    await sleep(200)
-  }
+  const port = Number(new URL(service.url('/')).port)
 
   t.test('ten trickling imports do not starve another tenant, and the request timeout cuts them off', async (t) => {
     const uploaders = await Promise.all(Array.from({ length: 10 }, async () =>

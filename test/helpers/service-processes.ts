@@ -10,8 +10,8 @@ import { freePort, spawnService, type ServiceProcess } from './process.ts'
 
 export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
-/** The environment of a service child on this file's database and Redis prefix, sending through `mailgun`. */
-function serviceEnv (mailgun: FakeMailgun, port: number, env: Record<string, string>): Record<string, string> {
+/** The environment of a service child on this file's database and Redis prefix, sending through `mailgun` if given. */
+function serviceEnv (port: number, env: Record<string, string>, mailgun?: FakeMailgun): Record<string, string> {
   return {
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -20,8 +20,7 @@ function serviceEnv (mailgun: FakeMailgun, port: number, env: Record<string, str
     REDIS_KEY_PREFIX: TEST_REDIS_PREFIX,
     MIGRATE_ON_START: 'false',
     LOG_LEVEL: 'info',
-    ...MAILGUN_CONFIG,
-    MAILGUN_URL: mailgun.url,
+    ...(mailgun ? { ...MAILGUN_CONFIG, MAILGUN_URL: mailgun.url } : {}),
     MAILGUN_WEBHOOK_SIGNING_KEY: TEST_SIGNING_KEY,
     CAMPAIGN_SWEEP_INTERVAL_MS: '1000',
     CAMPAIGN_RETRY_BASE_MS: '200',
@@ -29,21 +28,26 @@ function serviceEnv (mailgun: FakeMailgun, port: number, env: Record<string, str
   }
 }
 
-/** A ROLE=worker child (env overrides the defaults, e.g. REDIS_URL or CAMPAIGN_SEND_CONCURRENCY); resolves once its workers run. */
-export async function spawnWorker (t: Test, mailgun: FakeMailgun, env: Record<string, string> = {}): Promise<ServiceProcess> {
-  await prepareDatabase()
-  const worker = spawnService(t, { ROLE: 'worker', ...serviceEnv(mailgun, await freePort(), env) })
-  await worker.waitForLog('workers started', 60_000)
-  return worker
-}
-
-/** A ROLE=api child; resolves once it listens. */
-export async function spawnApi (t: Test, mailgun: FakeMailgun, env: Record<string, string> = {}): Promise<ServiceProcess> {
+/**
+ * A service child of the given ROLE (env overrides the defaults, e.g. DATABASE_URL through a proxy); resolves once
+ * it serves: a worker when its workers run, the others when they listen.
+ */
+export async function spawnOutreach (t: Test, role: 'all' | 'api' | 'worker', env: Record<string, string> = {}, mailgun?: FakeMailgun): Promise<ServiceProcess> {
   await prepareDatabase()
   const port = await freePort()
-  const api = spawnService(t, { ROLE: 'api', ...serviceEnv(mailgun, port, env) }, port)
-  await api.waitForLog('outreach started', 60_000)
-  return api
+  const service = spawnService(t, { ROLE: role, ...serviceEnv(port, env, mailgun) }, port)
+  await service.waitForLog(role === 'worker' ? 'workers started' : 'outreach started', 60_000)
+  return service
+}
+
+/** A ROLE=worker child sending through `mailgun`. */
+export async function spawnWorker (t: Test, mailgun: FakeMailgun, env: Record<string, string> = {}): Promise<ServiceProcess> {
+  return await spawnOutreach(t, 'worker', env, mailgun)
+}
+
+/** A ROLE=api child. */
+export async function spawnApi (t: Test, mailgun: FakeMailgun, env: Record<string, string> = {}): Promise<ServiceProcess> {
+  return await spawnOutreach(t, 'api', env, mailgun)
 }
 
 export interface HttpResponse {
