@@ -99,7 +99,9 @@ export async function startTcpProxy (target: { host: string, port: number }): Pr
         socket.unref()
         cut(socket)
       }
-      await Promise.race([closed, new Promise(resolve => setTimeout(resolve, 5_000).unref())])
+      // This timer is not unref'd: were it the only thing left, an unref'd one would leave this promise unsettled
+      // and the event loop empty, and tap's beforeExit handling spins until the file times out.
+      await Promise.race([closed, new Promise(resolve => setTimeout(resolve, 5_000))])
     },
   }
 }

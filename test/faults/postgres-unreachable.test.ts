@@ -1,10 +1,11 @@
 // Postgres unreachable for about 10 s behind a stalled TCP proxy: /ready and requests answer 503 instead of hanging,
 // then the proxy resets every connection and resumes, and the same process recovers.
 import t from 'tap'
-import { buildDependencies, TEST_DATABASE_URL, uniqueName } from '../helpers/build.ts'
-import { spawnOutreach } from '../helpers/service-processes.ts'
+import { buildDependencies, TEST_DATABASE_URL, TEST_REDIS_PREFIX, uniqueName } from '../helpers/build.ts'
+import { freePort, spawnService } from '../helpers/process.ts'
 import { startTcpProxy } from '../fakes/tcp-proxy.ts'
 
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
 interface Answer { status: number, body: { code?: string, success?: boolean }, ms: number }
@@ -42,11 +43,20 @@ t.test('a stalled Postgres gives 503s within bounded time, and the process recov
   const viaProxy = new URL(TEST_DATABASE_URL)
   viaProxy.host = `127.0.0.1:${proxy.port}`
 
-  const service = await spawnOutreach(t, 'all', {
+  const port = await freePort()
+  const service = spawnService(t, {
+    ROLE: 'all',
+    HOST: '127.0.0.1',
+    PORT: String(port),
     DATABASE_URL: viaProxy.toString(),
+    REDIS_URL,
+    REDIS_KEY_PREFIX: TEST_REDIS_PREFIX,
+    MIGRATE_ON_START: 'false',
+    LOG_LEVEL: 'info',
     DATABASE_STATEMENT_TIMEOUT_MS: '2000',
     DATABASE_QUERY_TIMEOUT_MS: '3000',
     DATABASE_CONNECTION_TIMEOUT_MS: '2000',
+    CAMPAIGN_SWEEP_INTERVAL_MS: '1000',
   })
   await until('the service answers /ready', async () => (await ask(service.url('/ready'))).status === 200 ? true : undefined)
   const contacts = service.url('/api/v1/contacts')
@@ -99,4 +109,12 @@ t.test('a stalled Postgres gives 503s within bounded time, and the process recov
   t.equal(service.logs.filter(line => line.msg === 'outreach started').length, 1, 'started once')
   t.notMatch(service.stderr(), /uncaught|unhandled/i, 'no uncaught error on stderr')
   t.equal(service.logs.filter(line => (line.level ?? 0) >= 60).length, 0, 'no fatal log line')
+})
+
+// This file has, about one run in two, printed every result and then never exited: the process spins in epoll and
+// clock_gettime with no socket open and no JavaScript running, and an unref'd timer never fires. The cause is not
+// found yet. A ref'd timer armed at the end keeps the loop alive and ends the process once tap has written its
+// results; a failure is still reported by its `not ok` lines.
+t.teardown(() => {
+  setTimeout(() => process.exit(process.exitCode ?? 0), 10_000)
 })
