@@ -1,5 +1,6 @@
 // Shared by the benchmarks: machine facts, child processes for servers, a closed- and open-loop HTTP load generator.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { createHmac, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os'
@@ -88,6 +89,34 @@ export async function dropDatabase (name: string): Promise<void> {
 }
 
 export interface BenchRequest { method: 'GET' | 'POST', path: string, headers?: Record<string, string>, body?: string }
+
+const MAILGUN_EVENTS = ['delivered', 'opened', 'clicked', 'delivered', 'opened', 'delivered', 'failed', 'unsubscribed', 'complained']
+
+/**
+ * A Mailgun webhook signed with `signingKey`: a fresh token and event id each time (so none is a replay), a random
+ * event of a realistic mix, tagged with one of `campaigns`. `eventData` adds fields to its event-data.
+ */
+export function signedMailgunEvent (signingKey: string, campaigns: readonly string[], eventData: Record<string, unknown> = {}): BenchRequest {
+  const timestamp = String(Math.floor(Date.now() / 1000))
+  const token = randomBytes(25).toString('hex')
+  const event = MAILGUN_EVENTS[Math.floor(Math.random() * MAILGUN_EVENTS.length)] as string
+  const campaign = campaigns[Math.floor(Math.random() * campaigns.length)] as string
+  const body = {
+    signature: { timestamp, token, signature: createHmac('sha256', signingKey).update(timestamp + token).digest('hex') },
+    'event-data': {
+      event,
+      ...(event === 'failed' ? { severity: Math.random() < 0.5 ? 'permanent' : 'temporary' } : {}),
+      timestamp: Date.now() / 1000,
+      id: randomBytes(16).toString('base64url'),
+      message: { headers: { 'message-id': `${randomBytes(8).toString('hex')}@mg.example.com` } },
+      recipient: `user${Math.floor(Math.random() * 100_000)}@example.com`,
+      tags: [campaign],
+      'user-variables': { campaign },
+      ...eventData,
+    },
+  }
+  return { method: 'POST', path: '/outreach/webhook', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }
+}
 
 export interface LoadResult {
   requests: number

@@ -4,7 +4,6 @@
 // report on /metrics; at the end it says whether each series is flat (last third's trend against the first third's).
 // Same-run ceiling: a bare Fastify route (bench/fixtures/bare-server.ts) at full speed just before and just after the soak.
 // Usage: npm run bench:soak -- [minutes=10]
-import { createHmac, randomBytes } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -14,7 +13,7 @@ import pg from 'pg'
 import { ensureDatabase, runMigrations } from '../src/db/migrate.ts'
 import { createApiKeysService } from '../src/modules/api-keys/api-keys.service.ts'
 import {
-  createDatabase, dropDatabase, load, loadAverage, machine, memoryOf, PG_SERVER, startProcess, writeResult,
+  createDatabase, dropDatabase, load, loadAverage, machine, memoryOf, PG_SERVER, signedMailgunEvent, startProcess, writeResult,
   type BenchRequest, type LoadResult, type Started,
 } from './lib.ts'
 
@@ -130,26 +129,7 @@ const makeCampaign = (): BenchRequest => {
   }, { 'x-api-key': keys[nextKey++ % keys.length] as string })
 }
 
-const WEBHOOK_EVENTS = ['delivered', 'opened', 'clicked', 'delivered', 'opened', 'delivered', 'failed', 'unsubscribed', 'complained']
-const makeWebhook = (): BenchRequest => {
-  const timestamp = String(Math.floor(Date.now() / 1000))
-  const token = randomBytes(25).toString('hex')
-  const event = WEBHOOK_EVENTS[Math.floor(Math.random() * WEBHOOK_EVENTS.length)] as string
-  const campaign = CAMPAIGN_NAMES[Math.floor(Math.random() * CAMPAIGN_NAMES.length)] as string
-  return json('/outreach/webhook', {
-    signature: { timestamp, token, signature: createHmac('sha256', SIGNING_KEY).update(timestamp + token).digest('hex') },
-    'event-data': {
-      event,
-      ...(event === 'failed' ? { severity: Math.random() < 0.5 ? 'permanent' : 'temporary' } : {}),
-      timestamp: Date.now() / 1000,
-      id: randomBytes(16).toString('base64url'),
-      message: { headers: { 'message-id': `${randomBytes(8).toString('hex')}@mg.example.com` } },
-      recipient: `user${Math.floor(Math.random() * 100_000)}@example.com`,
-      tags: [campaign],
-      'user-variables': { campaign },
-    },
-  }, {})
-}
+const makeWebhook = (): BenchRequest => signedMailgunEvent(SIGNING_KEY, CAMPAIGN_NAMES)
 
 const makeStats = (): BenchRequest => ({
   method: 'GET',

@@ -1,12 +1,11 @@
 // Webhook ingest: signed Mailgun events at full speed against the real service, beside a bare Fastify route.
 // Usage: npm run bench:ingest -- [seconds=30] [connections=64] [rounds=1]
 // BENCH_BASELINE_REF=<git ref> also runs that commit's service, alternating with this checkout round by round.
-import { createHmac, randomBytes } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import {
-  checkoutBaseline, createDatabase, dropDatabase, load, machine, percentile, REDIS_URL, ROOT, startProcess, type BenchRequest,
+  checkoutBaseline, createDatabase, dropDatabase, load, machine, percentile, REDIS_URL, ROOT, signedMailgunEvent, startProcess, type BenchRequest,
   type LoadResult, type Started, writeResult,
 } from './lib.ts'
 
@@ -16,30 +15,9 @@ const ROUNDS = Number(process.argv[4] ?? 1)
 const BASELINE_REF = process.env.BENCH_BASELINE_REF
 const SIGNING_KEY = 'bench-signing-key'
 const BARE_PORT = 3912
-const EVENTS = ['delivered', 'opened', 'clicked', 'delivered', 'opened', 'delivered', 'failed', 'unsubscribed', 'complained']
 const CAMPAIGNS = ['welcome-series', 'newsletter-oct', 'spring-sale', 'reactivation']
 
-function signedEvent (): BenchRequest {
-  const timestamp = String(Math.floor(Date.now() / 1000))
-  const token = randomBytes(25).toString('hex')
-  const event = EVENTS[Math.floor(Math.random() * EVENTS.length)] as string
-  const campaign = CAMPAIGNS[Math.floor(Math.random() * CAMPAIGNS.length)] as string
-  const body = {
-    signature: { timestamp, token, signature: createHmac('sha256', SIGNING_KEY).update(timestamp + token).digest('hex') },
-    'event-data': {
-      event,
-      ...(event === 'failed' ? { severity: Math.random() < 0.5 ? 'permanent' : 'temporary' } : {}),
-      timestamp: Date.now() / 1000,
-      id: randomBytes(16).toString('base64url'),
-      message: { headers: { 'message-id': `${randomBytes(8).toString('hex')}@mg.example.com` } },
-      recipient: `user${Math.floor(Math.random() * 100_000)}@example.com`,
-      tags: [campaign],
-      'user-variables': { campaign },
-      'delivery-status': { code: 250, message: 'OK', description: '' },
-    },
-  }
-  return { method: 'POST', path: '/outreach/webhook', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }
-}
+const signedEvent = (): BenchRequest => signedMailgunEvent(SIGNING_KEY, CAMPAIGNS, { 'delivery-status': { code: 250, message: 'OK', description: '' } })
 
 /** One running service under test: its own database, Redis prefix and port. */
 interface Service {
